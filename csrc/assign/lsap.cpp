@@ -1,0 +1,257 @@
+#include "assign/lsap.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+namespace faceit {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+template <typename T>
+bool has_invalid_entry(const CostView<T>& c) {
+  for (int64_t i = 0; i < c.n_rows; ++i)
+    for (int64_t j = 0; j < c.n_cols; ++j) {
+      const double x = c(i, j);
+      if (std::isnan(x) || x == -kInf) return true;
+    }
+  return false;
+}
+
+template <typename T>
+bool all_finite(const CostView<T>& c) {
+  for (int64_t i = 0; i < c.n_rows; ++i)
+    for (int64_t j = 0; j < c.n_cols; ++j)
+      if (!std::isfinite(c(i, j))) return false;
+  return true;
+}
+
+// Greedy start valid for any shape (n_rows <= n_cols): v = 0, each row takes its cheapest
+// column when that column is still free, u_i = that cost. Keeps v_j = 0 <= ... as the
+// rectangular optimality conditions require. Returns false if a row has no finite entry.
+template <typename T>
+bool init_row_minimum(const CostView<T>& c, LsapWorkspace& ws) {
+  for (int64_t i = 0; i < c.n_rows; ++i) {
+    double best = kInf;
+    int64_t best_j = -1;
+    for (int64_t j = 0; j < c.n_cols; ++j) {
+      const double x = c(i, j);
+      if (x < best) { best = x; best_j = j; }
+    }
+    if (best_j < 0) return false;
+    if (ws.row4col[best_j] < 0) {
+      ws.row4col[best_j] = i;
+      ws.col4row[i] = best_j;
+      ws.u[i] = best;
+    }
+  }
+  return true;
+}
+
+// Jonker-Volgenant initialisation for square matrices with finite entries.
+template <typename T>
+void init_jonker_volgenant(const CostView<T>& c, LsapWorkspace& ws) {
+  const int64_t n = c.n_rows;
+  auto& v = ws.v;
+  auto& col4row = ws.col4row;
+  auto& row4col = ws.row4col;
+
+  // Column reduction: v_j = min_i c_ij; the minimising row takes the column if it is free.
+  for (int64_t j = n - 1; j >= 0; --j) {
+    double best = c(0, j);
+    int64_t best_i = 0;
+    for (int64_t i = 1; i < n; ++i) {
+      const double x = c(i, j);
+      if (x < best) { best = x; best_i = i; }
+    }
+    v[j] = best;
+    if (col4row[best_i] < 0) {
+      col4row[best_i] = j;
+      row4col[j] = best_i;
+    }
+  }
+  // Reduction transfer: lower v of each assigned column by the row's second-best reduced cost.
+  if (n > 1) {
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t j1 = col4row[i];
+      if (j1 < 0) continue;
+      double mu = kInf;
+      for (int64_t j = 0; j < n; ++j)
+        if (j != j1) mu = std::min(mu, c(i, j) - v[j]);
+      v[j1] -= mu;
+    }
+  }
+  // Augmenting row reduction, two passes. Every assigned row keeps a column of minimal
+  // reduced cost, so the state stays dual feasible and the augmentation below may take
+  // over at any point; the step guard only protects against floating-point cycling.
+  auto& free_rows = ws.free_rows;
+  free_rows.clear();
+  for (int64_t i = 0; i < n; ++i)
+    if (col4row[i] < 0) free_rows.push_back(i);
+  for (int pass = 0; pass < 2 && !free_rows.empty() && n > 1; ++pass) {
+    int64_t k = 0, n_free = 0;
+    const int64_t previous = static_cast<int64_t>(free_rows.size());
+    int64_t steps = 0;
+    const int64_t max_steps = 8 * n + 100;
+    while (k < previous) {
+      if (++steps > max_steps) break;
+      const int64_t i = free_rows[k++];
+      double u1 = kInf, u2 = kInf;
+      int64_t j1 = -1, j2 = -1;
+      for (int64_t j = 0; j < n; ++j) {
+        const double h = c(i, j) - v[j];
+        if (h < u2) {
+          if (h >= u1) { u2 = h; j2 = j; }
+          else { u2 = u1; j2 = j1; u1 = h; j1 = j; }
+        }
+      }
+      int64_t i0 = row4col[j1];
+      const bool strict = u1 < u2;
+      if (strict) {
+        v[j1] -= u2 - u1;
+      } else if (i0 >= 0) {
+        j1 = j2;
+        i0 = row4col[j1];
+      }
+      if (i0 >= 0) col4row[i0] = -1;
+      col4row[i] = j1;
+      row4col[j1] = i;
+      if (i0 >= 0) {
+        if (strict) free_rows[--k] = i0;
+        else free_rows[n_free++] = i0;
+      }
+    }
+    free_rows.clear();
+    for (int64_t i = 0; i < n; ++i)
+      if (col4row[i] < 0) free_rows.push_back(i);
+  }
+  for (int64_t i = 0; i < n; ++i)
+    ws.u[i] = col4row[i] >= 0 ? c(i, col4row[i]) - v[col4row[i]] : 0.0;
+}
+
+// One Dijkstra search from free row `start` over reduced costs; returns the free column
+// that ends the shortest augmenting path, or -1 when no finite path exists.
+template <typename T>
+int64_t shortest_augmenting_path(const CostView<T>& c, LsapWorkspace& ws, int64_t start, double& min_val) {
+  const int64_t n_cols = c.n_cols;
+  auto& remaining = ws.remaining;
+  auto& path_cost = ws.path_cost;
+  int64_t n_remaining = n_cols;
+  for (int64_t it = 0; it < n_cols; ++it) remaining[it] = n_cols - it - 1;
+  std::fill(path_cost.begin(), path_cost.end(), kInf);
+  ws.scanned_rows.clear();
+  ws.scanned_cols.clear();
+
+  min_val = 0.0;
+  int64_t i = start;
+  while (true) {
+    ws.scanned_rows.push_back(i);
+    double lowest = kInf;
+    int64_t index = -1;
+    const double ui = ws.u[i];
+    for (int64_t it = 0; it < n_remaining; ++it) {
+      const int64_t j = remaining[it];
+      const double r = min_val + c(i, j) - ui - ws.v[j];
+      if (r < path_cost[j]) {
+        ws.path[j] = i;
+        path_cost[j] = r;
+      }
+      if (path_cost[j] < lowest || (path_cost[j] == lowest && ws.row4col[j] < 0)) {
+        lowest = path_cost[j];
+        index = it;
+      }
+    }
+    min_val = lowest;
+    if (!(min_val < kInf)) return -1;
+    const int64_t j = remaining[index];
+    ws.scanned_cols.push_back(j);
+    remaining[index] = remaining[--n_remaining];
+    if (ws.row4col[j] < 0) return j;
+    i = ws.row4col[j];
+  }
+}
+
+template <typename T>
+LsapStatus solve_wide(const CostView<T>& c, LsapWorkspace& ws) {
+  // Requires c.n_rows <= c.n_cols; fills ws.col4row.
+  ws.resize(c.n_rows, c.n_cols);
+  if (c.n_rows == c.n_cols && all_finite(c)) {
+    init_jonker_volgenant(c, ws);
+  } else if (!init_row_minimum(c, ws)) {
+    return LsapStatus::infeasible;
+  }
+  ws.free_rows.clear();
+  for (int64_t i = 0; i < c.n_rows; ++i)
+    if (ws.col4row[i] < 0) ws.free_rows.push_back(i);
+
+  const std::vector<int64_t> free_rows = ws.free_rows;
+  for (const int64_t cur_row : free_rows) {
+    double min_val = 0.0;
+    const int64_t sink = shortest_augmenting_path(c, ws, cur_row, min_val);
+    if (sink < 0) return LsapStatus::infeasible;
+    // Dual update keeps every reduced cost non-negative and the new path tight.
+    ws.u[cur_row] += min_val;
+    for (const int64_t i : ws.scanned_rows)
+      if (i != cur_row) ws.u[i] += min_val - ws.path_cost[ws.col4row[i]];
+    for (const int64_t j : ws.scanned_cols) ws.v[j] -= min_val - ws.path_cost[j];
+    // Augment along the path back to cur_row.
+    int64_t j = sink;
+    while (true) {
+      const int64_t i = ws.path[j];
+      ws.row4col[j] = i;
+      std::swap(ws.col4row[i], j);
+      if (i == cur_row) break;
+    }
+  }
+  return LsapStatus::ok;
+}
+
+}  // namespace
+
+void LsapWorkspace::resize(int64_t n_rows, int64_t n_cols) {
+  u.assign(n_rows, 0.0);
+  v.assign(n_cols, 0.0);
+  path_cost.assign(n_cols, kInf);
+  path.assign(n_cols, -1);
+  col4row.assign(n_rows, -1);
+  row4col.assign(n_cols, -1);
+  remaining.assign(n_cols, 0);
+  scanned_rows.reserve(n_rows);
+  scanned_cols.reserve(n_cols);
+}
+
+template <typename T>
+LsapStatus solve_lsap(const CostView<T>& cost, LsapWorkspace& ws, int64_t* row_out, int64_t* col_out) {
+  if (cost.n_rows == 0 || cost.n_cols == 0) return LsapStatus::ok;
+  if (has_invalid_entry(cost)) return LsapStatus::invalid_entry;
+  const bool transpose = cost.n_rows > cost.n_cols;
+  const CostView<T> wide = transpose ? cost.transposed() : cost;
+  const LsapStatus status = solve_wide(wide, ws);
+  if (status != LsapStatus::ok) return status;
+
+  const int64_t k = wide.n_rows;
+  if (!transpose) {
+    for (int64_t i = 0; i < k; ++i) {
+      row_out[i] = i;
+      col_out[i] = ws.col4row[i];
+    }
+  } else {
+    // Rows of the working problem are the caller's columns: report pairs sorted by the caller's row.
+    std::vector<int64_t> order(k);
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(),
+              [&](int64_t a, int64_t b) { return ws.col4row[a] < ws.col4row[b]; });
+    for (int64_t t = 0; t < k; ++t) {
+      row_out[t] = ws.col4row[order[t]];
+      col_out[t] = order[t];
+    }
+  }
+  return LsapStatus::ok;
+}
+
+template LsapStatus solve_lsap<float>(const CostView<float>&, LsapWorkspace&, int64_t*, int64_t*);
+template LsapStatus solve_lsap<double>(const CostView<double>&, LsapWorkspace&, int64_t*, int64_t*);
+
+}  // namespace faceit
