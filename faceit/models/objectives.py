@@ -1,0 +1,98 @@
+"""Training objectives: β-VAE with a β warm-up, capacity-annealed β-VAE, VAE and AE.
+
+All are "reconstruction negative log-likelihood + a penalty on the KL divergence":
+
+    beta_vae:  nll + β(t) · KL,          β(t) = β · min(1, t / warmup)     (Higgins et al. 2017)
+    vae:       nll + KL                   (β = 1)
+    capacity:  nll + γ · |KL - C(t)|,     C(t) = C_max · min(1, t / warmup)  (Burgess et al. 2018)
+    ae:        nll                        (deterministic encoder, no KL)
+
+where nll is summed over pixels and averaged over the batch (nats per image), KL is the
+total KL over units averaged over the batch (nats), and t is the fraction of training done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from . import ops
+
+LIKELIHOODS = ("bernoulli", "gaussian")
+FAMILIES = ("beta_vae", "capacity", "vae", "ae")
+
+
+def _ramp(progress: float, warmup: float) -> float:
+    """Linear ramp from 0 to 1 over the first ``warmup`` fraction of training (1 throughout if warmup is 0)."""
+    if warmup <= 0:
+        return 1.0
+    return min(1.0, max(0.0, progress) / warmup)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A loss on (nll [scalar], kl_per_unit [K]) at a point ``progress`` in [0, 1] of training."""
+
+    family: str
+    beta: float = 1.0
+    beta_warmup: float = 0.0
+    capacity_max: float = 0.0
+    capacity_warmup: float = 0.0
+    gamma: float = 0.0
+
+    def beta_at(self, progress: float) -> float:
+        """The KL weight in force at ``progress`` (for "capacity", the weight γ of |KL - C|)."""
+        if self.family == "ae":
+            return 0.0
+        if self.family == "capacity":
+            return self.gamma
+        return self.beta * _ramp(progress, self.beta_warmup)
+
+    def capacity_at(self, progress: float) -> float:
+        """The target total KL C(t) in nats (capacity family only; 0 otherwise)."""
+        if self.family != "capacity":
+            return 0.0
+        return self.capacity_max * _ramp(progress, self.capacity_warmup)
+
+    def __call__(self, nll: torch.Tensor, kl_per_unit: torch.Tensor, progress: float) -> torch.Tensor:
+        """The scalar loss to minimise."""
+        if self.family == "ae":
+            return nll
+        kl = kl_per_unit.sum()
+        if self.family == "capacity":
+            return nll + self.gamma * (kl - self.capacity_at(progress)).abs()
+        return nll + self.beta_at(progress) * kl
+
+
+def make_objective(config: dict) -> Objective:
+    """The Objective of a model config (see :class:`faceit.models.BetaVAE`)."""
+    family = config["family"]
+    if family == "ae":
+        return Objective("ae", beta=0.0)
+    if family == "capacity":
+        return Objective("capacity", capacity_max=config["capacity_max"],
+                         capacity_warmup=config["capacity_warmup"], gamma=config["gamma"])
+    beta = 1.0 if family == "vae" else config["beta"]
+    return Objective(family, beta=beta, beta_warmup=config["beta_warmup"])
+
+
+@dataclass
+class LossTerms:
+    """One training step's terms: loss, nll (nats/image), kl (total nats), kl_per_unit [K], beta in force."""
+
+    loss: torch.Tensor
+    nll: torch.Tensor
+    kl: torch.Tensor
+    kl_per_unit: torch.Tensor
+    beta: float
+
+
+def batch_loss(model, x: torch.Tensor, eps: torch.Tensor | None, progress: float) -> LossTerms:
+    """Forward ``x`` [B, C, H, W] in [0, 1] through ``model`` with noise ``eps`` [B, K] and score it."""
+    output, _mu, _logvar, _z, kl_per_unit = model(x, eps)
+    cfg = model.config
+    nll = ops.reconstruction_nll(output, x, likelihood=cfg["likelihood"], sigma=cfg["sigma"]).mean()
+    objective = model.objective
+    loss = objective(nll, kl_per_unit, progress)
+    return LossTerms(loss, nll, kl_per_unit.sum(), kl_per_unit, objective.beta_at(progress))

@@ -1,0 +1,114 @@
+"""Sweeps: β values x seeds in one call, each model in its own folder, resumable.
+
+A model whose folder holds a finished checkpoint (same config and settings) is skipped; one
+that was interrupted resumes from its last checkpoint; sweep.json in the output folder lists
+every model and is rewritten (atomically) after each one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .._io import atomic_write_text
+from .._validation import check_choice, check_positive_int
+from ..errors import ConfigError
+from .checkpoint import has_checkpoint, load_model, read_checkpoint_info
+from .objectives import FAMILIES
+from .train import DEFAULT_STEPS, images_to_tensor, train
+from .vae import BetaVAE
+
+MANIFEST = "sweep.json"
+
+
+@dataclass
+class SweepEntry:
+    """One model of a sweep. status: "trained" (from scratch), "resumed" or "skipped" (already finished)."""
+
+    family: str
+    beta: float
+    seed: int
+    path: str
+    status: str
+    step: int
+    seconds: float
+    final: dict | None
+
+    def load_model(self, device="cpu"):
+        """The trained model of this entry."""
+        return load_model(self.path, device=device)
+
+
+def model_folder(family: str, beta: float, seed: int) -> str:
+    """The folder name of one sweep model, e.g. ``beta_vae-beta8-seed0`` (``ae-seed0`` for the AE)."""
+    if family == "ae":
+        return f"ae-seed{seed}"
+    return f"{family}-beta{beta:g}-seed{seed}"
+
+
+def sweep(images, out_dir, betas=(1.0, 2.0, 4.0, 8.0, 16.0), seeds=(0, 1, 2), steps: int = DEFAULT_STEPS, *,
+          family: str = "beta_vae", model_kwargs: dict | None = None, train_kwargs: dict | None = None,
+          progress: bool = True) -> list[SweepEntry]:
+    """Train one model per (β, seed) into ``out_dir/<family>-beta<β>-seed<seed>/``.
+
+    images: as for :func:`~faceit.models.train`; the model's image_size and channels are taken
+    from them unless given in ``model_kwargs`` (other BetaVAE arguments: latent_dim, likelihood,
+    sigma, beta_warmup, ...). train_kwargs: further :func:`train` arguments (batch_size, lr,
+    device, checkpoint_every, ...). For family "ae" β is meaningless and only the seeds count;
+    for "vae" β is 1. Returns one :class:`SweepEntry` per model, in order.
+    """
+    check_choice(family, "family", FAMILIES)
+    steps = check_positive_int(steps, "steps")
+    betas = [float(b) for b in np.atleast_1d(np.asarray(betas, dtype=float))]
+    if family in ("ae", "vae"):
+        betas = [0.0 if family == "ae" else 1.0]
+    if not betas or any(not math.isfinite(b) or b < 0 for b in betas):
+        raise ConfigError(f"betas must be finite numbers >= 0, got {betas}")
+    seeds = [check_positive_int(s, "seeds", minimum=0) for s in np.atleast_1d(seeds).tolist()]
+    if not seeds:
+        raise ConfigError("seeds: give at least one seed")
+    model_kwargs = dict(model_kwargs or {})
+    train_kwargs = dict(train_kwargs or {})
+    for reserved in ("beta", "family"):
+        if reserved in model_kwargs:
+            raise ConfigError(f"model_kwargs must not set {reserved!r}; pass it to sweep()")
+    for reserved in ("seed", "steps", "checkpoint_dir"):
+        if reserved in train_kwargs:
+            raise ConfigError(f"train_kwargs must not set {reserved!r}; sweep() sets it per model")
+
+    shape = np.shape(images.images if hasattr(images, "images") else images)
+    if len(shape) in (3, 4):
+        model_kwargs.setdefault("image_size", shape[1])
+        model_kwargs.setdefault("channels", shape[3] if len(shape) == 4 else 1)
+    # Validate the images once, before any model is trained.
+    images_to_tensor(images, BetaVAE(family=family, **model_kwargs))
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [(b, s) for b in betas for s in seeds]
+    entries: list[SweepEntry] = []
+    for beta, seed in tqdm(jobs, desc=f"sweep {family}", disable=not progress, unit="model"):
+        folder = out / model_folder(family, beta, seed)
+        model = BetaVAE(beta=beta, family=family, **model_kwargs)
+        started = has_checkpoint(folder)
+        prior_step = read_checkpoint_info(folder)["step"] if started else 0
+        result = train(model, images, steps, seed=seed, checkpoint_dir=folder, progress=progress, **train_kwargs)
+        status = "skipped" if prior_step >= steps else ("resumed" if started else "trained")
+        entries.append(SweepEntry(family=family, beta=beta, seed=seed, path=str(folder), status=status,
+                                  step=result.step, seconds=round(result.seconds, 3),
+                                  final=result.log[-1] if result.log else None))
+        _write_manifest(out, entries, jobs, family, steps, model_kwargs, train_kwargs)
+    return entries
+
+
+def _write_manifest(out: Path, entries, jobs, family, steps, model_kwargs, train_kwargs) -> None:
+    manifest = {"family": family, "steps": steps, "model_kwargs": model_kwargs,
+                "train_kwargs": {k: str(v) if k == "device" else v for k, v in train_kwargs.items()},
+                "planned": [{"beta": b, "seed": s} for b, s in jobs],
+                "models": [asdict(e) for e in entries]}
+    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=1) + "\n")

@@ -1,0 +1,265 @@
+"""Training: Adam on random mini-batches, seeded, logged, checkpointed and resumable.
+
+On the CPU a run is deterministic: the same model config, images, seed and settings give
+bitwise-identical weights, whether the run was uninterrupted or killed and resumed from its
+checkpoint (the optimizer state and both random generators are part of the checkpoint).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .._io import atomic_write_text
+from .._validation import as_real_array, check_positive_int
+from ..errors import BackendUnavailableError, CheckpointError, ConfigError, DataError, FaceitError
+from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+from .objectives import batch_loss
+
+# The recipe (docs/recipe.md).
+DEFAULT_STEPS = 6000
+DEFAULT_LR = 1e-3
+DEFAULT_BATCH_SIZE = 64
+LOG_NAME = "log.jsonl"
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns: the trained model (also trained in place) and its log.
+
+    log: one dict per logged interval: step, loss, recon (nll, nats/image), kl (total nats),
+    kl_per_unit (list of K floats, nats), beta (the KL weight in force); each averaged over
+    the steps since the previous entry.
+    """
+
+    model: torch.nn.Module
+    log: list = field(default_factory=list)
+    step: int = 0
+    seconds: float = 0.0
+    steps_run: int = 0
+    checkpoint_dir: Path | None = None
+
+    @property
+    def steps_per_second(self) -> float:
+        """Steps run in this call per second of wall time (0 if nothing ran)."""
+        return self.steps_run / self.seconds if self.seconds > 0 else 0.0
+
+
+def resolve_device(device) -> torch.device:
+    """"auto" -> cuda when available, else cpu; refuses cuda where there is none."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(f"device={device!r} is not a device ({exc})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise BackendUnavailableError(f"device={device!r}: CUDA is not available here; use device='cpu'")
+    return dev
+
+
+def images_to_tensor(images, model, name: str = "images") -> torch.Tensor:
+    """Validate images for ``model`` and return them as a tensor [N, C, H, W].
+
+    images: a Stimuli-like object with ``.images``, or an array [N, H, W, C] (or [N, H, W] for
+    one channel) of uint8 0-255 or floats in [0, 1]. uint8 stays uint8 (converted per batch).
+    """
+    if hasattr(images, "images"):
+        images = images.images
+    if torch.is_tensor(images):
+        images = images.detach().cpu().numpy()
+    arr = as_real_array(images, name, ndim=(3, 4), dtype=None)
+    if arr.ndim == 3:
+        arr = arr[..., None]
+    n, h, w, c = arr.shape
+    size, channels = model.config["image_size"], model.config["channels"]
+    if n == 0:
+        raise DataError(f"{name}: no images")
+    if (h, w) != (size, size) or c != channels:
+        raise DataError(f"{name}: expected images [N, {size}, {size}, {channels}] for this model "
+                        f"(image_size={size}, channels={channels}), got shape {arr.shape}")
+    if arr.dtype == np.uint8:
+        out = torch.from_numpy(np.ascontiguousarray(arr.transpose(0, 3, 1, 2)))
+    else:
+        if arr.dtype.kind != "f":
+            raise DataError(f"{name}: expected uint8 (0-255) or float (0-1) pixels, got dtype {arr.dtype}")
+        if not np.isfinite(arr).all():
+            raise DataError(f"{name}: contains NaN or inf pixels")
+        lo, hi = float(arr.min()), float(arr.max())
+        if lo < 0 or hi > 1:
+            raise DataError(f"{name}: float pixels must lie in [0, 1], found range [{lo:g}, {hi:g}] "
+                            "(pass uint8 images, or divide by 255)")
+        out = torch.from_numpy(np.ascontiguousarray(arr.transpose(0, 3, 1, 2), dtype=np.float32))
+    return out
+
+
+def as_float_pixels(batch: torch.Tensor) -> torch.Tensor:
+    """uint8 or float batch -> float32 in [0, 1]."""
+    return batch.float().div_(255.0) if batch.dtype == torch.uint8 else batch.float()
+
+
+def _seeds(seed: int) -> tuple[int, int, int]:
+    """Independent seeds for weight init, batch sampling and posterior noise."""
+    state = np.random.SeedSequence(seed).generate_state(3, dtype=np.uint64)
+    return tuple(int(s) & 0x7FFF_FFFF_FFFF_FFFF for s in state)
+
+
+def initialize_weights(model: torch.nn.Module, seed: int) -> None:
+    """Re-draw every parameter with torch's default initialisation, from ``seed`` alone."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for module in model.modules():
+            if module is not model and hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None):
+    if n is None:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _read_log(path: Path, upto_step: int) -> list:
+    if not path.exists():
+        return []
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            if entry["step"] <= upto_step:
+                entries.append(entry)
+    return entries
+
+
+def _write_log(path: Path, entries: list) -> None:
+    atomic_write_text(path, "".join(json.dumps(e) + "\n" for e in entries))
+
+
+def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_BATCH_SIZE, seed: int = 0,
+          checkpoint_dir=None, device="auto", *, lr: float = DEFAULT_LR, checkpoint_every: int | None = None,
+          log_every: int = 50, init_weights: bool = True, num_threads: int | None = None,
+          progress: bool = True) -> TrainResult:
+    """Train ``model`` (a :class:`~faceit.models.BetaVAE`, AE or VAE) on ``images``, in place.
+
+    images: Stimuli, or uint8 [N, H, W, C] (or floats in [0, 1]) matching the model's image size.
+    steps: total optimizer steps of the run (a resumed run continues up to this number).
+    batch_size: images per step, drawn uniformly at random with replacement.
+    seed: fixes the initial weights (when ``init_weights``), the batches and the posterior noise.
+    checkpoint_dir: folder for checkpoints and log.jsonl; if it already holds a checkpoint of
+        the same model and settings, training resumes from it (a finished run returns at once).
+    device: "auto" (cuda if available), "cpu", "cuda" or a torch.device.
+    lr: Adam learning rate. checkpoint_every: steps between checkpoints (default steps // 10,
+        at least 100); the final step is always checkpointed. log_every: steps per log entry.
+    init_weights: re-draw the initial weights from ``seed`` (False keeps the model's weights,
+        e.g. to fine-tune). num_threads: torch CPU threads for this call (None leaves it alone).
+    """
+    steps = check_positive_int(steps, "steps")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    seed = check_positive_int(seed, "seed", minimum=0)
+    log_every = check_positive_int(log_every, "log_every")
+    if not (isinstance(lr, (int, float)) and np.isfinite(lr) and lr > 0):
+        raise ConfigError(f"lr must be a positive number, got {lr!r}")
+    checkpoint_every = (max(100, steps // 10) if checkpoint_every is None
+                        else check_positive_int(checkpoint_every, "checkpoint_every"))
+    if not hasattr(model, "config") or not hasattr(model, "objective"):
+        raise ConfigError("model must be a faceit.models.BetaVAE (or AE/VAE)")
+    dev = resolve_device(device)
+    data = images_to_tensor(images, model).to(dev)
+    n_images = data.shape[0]
+
+    init_seed, batch_seed, noise_seed = _seeds(seed)
+    training = {"batch_size": batch_size, "seed": seed, "lr": float(lr), "steps": steps, "optimizer": "adam",
+                "n_images": n_images}
+    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    log_path = ckpt_dir / LOG_NAME if ckpt_dir is not None else None
+
+    model.to(dev)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    batch_gen = torch.Generator(device="cpu").manual_seed(batch_seed)
+    noise_gen = torch.Generator(device=dev).manual_seed(noise_seed)
+    start, log = 0, []
+
+    if ckpt_dir is not None and has_checkpoint(ckpt_dir):
+        ckpt = load_checkpoint(ckpt_dir)
+        if ckpt.config != model.config:
+            raise CheckpointError(f"{ckpt_dir}: holds a run of a different model ({ckpt.config}); "
+                                  "use another checkpoint_dir")
+        for key in ("batch_size", "seed", "lr", "n_images"):
+            if ckpt.training.get(key) != training[key]:
+                raise CheckpointError(f"{ckpt_dir}: holds a run with {key}={ckpt.training.get(key)!r}, "
+                                      f"not {training[key]!r}; use another checkpoint_dir to start afresh")
+        model.load_state_dict(ckpt.weights)
+        if ckpt.optimizer is not None:
+            optimizer.load_state_dict(ckpt.optimizer)
+        batch_gen.set_state(ckpt.rng["batch"])
+        noise_gen.set_state(ckpt.rng["noise"].to("cpu"))
+        start = ckpt.step
+        log = _read_log(log_path, start)
+    elif init_weights:
+        initialize_weights(model, init_seed)
+
+    result = TrainResult(model=model, log=log, step=start, checkpoint_dir=ckpt_dir)
+    if start >= steps:
+        model.eval()
+        return result
+
+    def checkpoint(step):
+        if ckpt_dir is None:
+            return
+        save_checkpoint(ckpt_dir, model, step, optimizer=optimizer,
+                        rng={"batch": batch_gen.get_state(), "noise": noise_gen.get_state()}, training=training)
+        _write_log(log_path, log)
+
+    k = model.config["latent_dim"]
+    sums = None
+    n_sum = 0
+    model.train()
+    t0 = time.perf_counter()
+    with _torch_threads(num_threads), tqdm(total=steps, initial=start, desc=f"train {model.family}",
+                                           disable=not progress, unit="step", leave=False) as bar:
+        for step in range(start, steps):
+            idx = torch.randint(n_images, (batch_size,), generator=batch_gen).to(dev)
+            x = as_float_pixels(data[idx])
+            eps = None if model.deterministic else torch.randn(
+                (batch_size, k), generator=noise_gen, device=dev)
+            terms = batch_loss(model, x, eps, step / steps)
+            optimizer.zero_grad(set_to_none=True)
+            terms.loss.backward()
+            optimizer.step()
+
+            values = torch.stack([terms.loss.detach(), terms.nll.detach(), terms.kl.detach()])
+            per_unit = terms.kl_per_unit.detach()
+            sums = (values, per_unit) if sums is None else (sums[0] + values, sums[1] + per_unit)
+            n_sum += 1
+            done = step + 1
+            if done % log_every == 0 or done == steps:
+                loss, recon, kl = (sums[0] / n_sum).tolist()
+                entry = {"step": done, "loss": loss, "recon": recon, "kl": kl,
+                         "kl_per_unit": (sums[1] / n_sum).tolist(), "beta": terms.beta}
+                if not np.isfinite(loss):
+                    raise FaceitError(f"training diverged at step {done} (loss {loss}); lower lr")
+                log.append(entry)
+                sums, n_sum = None, 0
+                bar.set_postfix(loss=f"{loss:.1f}", kl=f"{kl:.1f}", refresh=False)
+            if done % checkpoint_every == 0 or done == steps:
+                checkpoint(done)
+            bar.update(1)
+    result.seconds = time.perf_counter() - t0
+    result.steps_run = steps - start
+    result.step = steps
+    model.eval()
+    return result
