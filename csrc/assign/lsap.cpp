@@ -1,6 +1,7 @@
 #include "assign/lsap.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -10,22 +11,41 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
+enum class Entries { finite, with_forbidden, invalid };
+
+// One pass over the matrix: NaN or -inf anywhere makes it invalid; +inf entries are
+// forbidden pairs. Branch-free in the inner loop so that contiguous rows vectorise.
 template <typename T>
-bool has_invalid_entry(const CostView<T>& c) {
-  for (int64_t i = 0; i < c.n_rows; ++i)
+Entries classify_entries(const CostView<T>& c) {
+  bool invalid = false, forbidden = false;
+  for (int64_t i = 0; i < c.n_rows && !invalid; ++i) {
+    const T* row = c.data + i * c.row_stride;
     for (int64_t j = 0; j < c.n_cols; ++j) {
-      const double x = c(i, j);
-      if (std::isnan(x) || x == -kInf) return true;
+      const double x = c.sign * static_cast<double>(row[j * c.col_stride]);
+      invalid |= (x != x) | (x == -kInf);
+      forbidden |= (x == kInf);
     }
-  return false;
+  }
+  if (invalid) return Entries::invalid;
+  return forbidden ? Entries::with_forbidden : Entries::finite;
 }
 
+// The working copy used when the caller's rows are not contiguous (a transposed problem,
+// a Fortran-ordered or strided array), so that the row scans of the solver run over
+// contiguous memory. The copy walks the source in its own memory order.
 template <typename T>
-bool all_finite(const CostView<T>& c) {
-  for (int64_t i = 0; i < c.n_rows; ++i)
-    for (int64_t j = 0; j < c.n_cols; ++j)
-      if (!std::isfinite(c(i, j))) return false;
-  return true;
+CostView<double> contiguous_copy(const CostView<T>& c, std::vector<double>& buffer) {
+  const int64_t n_rows = c.n_rows, n_cols = c.n_cols;
+  buffer.resize(static_cast<size_t>(n_rows * n_cols));
+  double* out = buffer.data();
+  if (std::llabs(c.row_stride) < std::llabs(c.col_stride)) {
+    for (int64_t j = 0; j < n_cols; ++j)
+      for (int64_t i = 0; i < n_rows; ++i) out[i * n_cols + j] = c(i, j);
+  } else {
+    for (int64_t i = 0; i < n_rows; ++i)
+      for (int64_t j = 0; j < n_cols; ++j) out[i * n_cols + j] = c(i, j);
+  }
+  return CostView<double>{out, n_rows, n_cols, n_cols, 1, 1.0};
 }
 
 // Greedy start valid for any shape (n_rows <= n_cols): v = 0, each row takes its cheapest
@@ -58,18 +78,20 @@ void init_jonker_volgenant(const CostView<T>& c, LsapWorkspace& ws) {
   auto& col4row = ws.col4row;
   auto& row4col = ws.row4col;
 
-  // Column reduction: v_j = min_i c_ij; the minimising row takes the column if it is free.
-  for (int64_t j = n - 1; j >= 0; --j) {
-    double best = c(0, j);
-    int64_t best_i = 0;
-    for (int64_t i = 1; i < n; ++i) {
+  // Column reduction: v_j = min_i c_ij (running minima over rows, so reads stay contiguous);
+  // the minimising row takes the column if it is still free.
+  auto& argmin_row = ws.remaining;
+  for (int64_t j = 0; j < n; ++j) { v[j] = c(0, j); argmin_row[j] = 0; }
+  for (int64_t i = 1; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
       const double x = c(i, j);
-      if (x < best) { best = x; best_i = i; }
+      if (x < v[j]) { v[j] = x; argmin_row[j] = i; }
     }
-    v[j] = best;
-    if (col4row[best_i] < 0) {
-      col4row[best_i] = j;
-      row4col[j] = best_i;
+  for (int64_t j = n - 1; j >= 0; --j) {
+    const int64_t i = argmin_row[j];
+    if (col4row[i] < 0) {
+      col4row[i] = j;
+      row4col[j] = i;
     }
   }
   // Reduction transfer: lower v of each assigned column by the row's second-best reduced cost.
@@ -174,10 +196,10 @@ int64_t shortest_augmenting_path(const CostView<T>& c, LsapWorkspace& ws, int64_
 }
 
 template <typename T>
-LsapStatus solve_wide(const CostView<T>& c, LsapWorkspace& ws) {
+LsapStatus solve_wide(const CostView<T>& c, Entries entries, LsapWorkspace& ws) {
   // Requires c.n_rows <= c.n_cols; fills ws.col4row.
   ws.resize(c.n_rows, c.n_cols);
-  if (c.n_rows == c.n_cols && all_finite(c)) {
+  if (c.n_rows == c.n_cols && entries == Entries::finite) {
     init_jonker_volgenant(c, ws);
   } else if (!init_row_minimum(c, ws)) {
     return LsapStatus::infeasible;
@@ -186,7 +208,7 @@ LsapStatus solve_wide(const CostView<T>& c, LsapWorkspace& ws) {
   for (int64_t i = 0; i < c.n_rows; ++i)
     if (ws.col4row[i] < 0) ws.free_rows.push_back(i);
 
-  const std::vector<int64_t> free_rows = ws.free_rows;
+  const std::vector<int64_t> free_rows = ws.free_rows;  // the search below reuses ws buffers
   for (const int64_t cur_row : free_rows) {
     double min_val = 0.0;
     const int64_t sink = shortest_augmenting_path(c, ws, cur_row, min_val);
@@ -225,10 +247,19 @@ void LsapWorkspace::resize(int64_t n_rows, int64_t n_cols) {
 template <typename T>
 LsapStatus solve_lsap(const CostView<T>& cost, LsapWorkspace& ws, int64_t* row_out, int64_t* col_out) {
   if (cost.n_rows == 0 || cost.n_cols == 0) return LsapStatus::ok;
-  if (has_invalid_entry(cost)) return LsapStatus::invalid_entry;
   const bool transpose = cost.n_rows > cost.n_cols;
   const CostView<T> wide = transpose ? cost.transposed() : cost;
-  const LsapStatus status = solve_wide(wide, ws);
+  LsapStatus status;
+  if (wide.col_stride == 1) {
+    const Entries entries = classify_entries(wide);
+    if (entries == Entries::invalid) return LsapStatus::invalid_entry;
+    status = solve_wide(wide, entries, ws);
+  } else {
+    const CostView<double> copy = contiguous_copy(wide, ws.scratch);
+    const Entries entries = classify_entries(copy);
+    if (entries == Entries::invalid) return LsapStatus::invalid_entry;
+    status = solve_wide(copy, entries, ws);
+  }
   if (status != LsapStatus::ok) return status;
 
   const int64_t k = wide.n_rows;

@@ -4,6 +4,8 @@
 //
 // The solver reads the cost matrix in place through a strided view (float32 or float64,
 // any layout), so the caller never copies it; duals and path costs are kept in double.
+// Only when rows are not contiguous in memory (a transposed problem, a Fortran-ordered
+// array) does it take a per-thread working copy, so that row scans stay cache friendly.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +34,7 @@ struct CostView {
 
 // Scratch memory reused across problems (one per thread in the batched solver).
 struct LsapWorkspace {
-  std::vector<double> u, v, path_cost;
+  std::vector<double> u, v, path_cost, scratch;
   std::vector<int64_t> path, col4row, row4col, remaining, free_rows;
   std::vector<int64_t> scanned_rows, scanned_cols;
   std::vector<char> in_scanned_rows;
