@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from faceit.errors import ConfigError, DataError
@@ -48,3 +50,8 @@ def next_pow2(n: int, lo: int = 16, hi: int | None = None) -> int:
     while p < n and (hi is None or p < hi):
         p *= 2
     return p
+
+
+def device_guard(t: torch.Tensor):
+    """Make ``t``'s GPU the current one while launching (Triton launches on the current device)."""
+    return torch.cuda.device(t.device) if t.is_cuda else contextlib.nullcontext()

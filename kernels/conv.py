@@ -31,7 +31,7 @@ import torch
 
 from faceit.errors import ConfigError, DataError
 
-from ._common import activation_code, activation_grad, check_kernel_tensor, next_pow2
+from ._common import activation_code, activation_grad, check_kernel_tensor, device_guard, next_pow2
 from ._triton import dot_precision, tl, triton
 
 
@@ -71,10 +71,10 @@ def _conv2d_fwd(x_ptr, w_ptr, bias_ptr, y_ptr, B, C, H, W, O, OH, OW,
 @triton.jit
 def _conv_transpose2d_fwd(x_ptr, w_ptr, bias_ptr, y_ptr, B, C, H, W, O, OH, OW,
                           KH: tl.constexpr, KW: tl.constexpr, STRIDE: tl.constexpr, PAD: tl.constexpr,
+                          TH: tl.constexpr, TW: tl.constexpr,
                           HAS_BIAS: tl.constexpr, ACTIVATION: tl.constexpr, PRECISION: tl.constexpr,
                           BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
-    TH: tl.constexpr = (KH + STRIDE - 1) // STRIDE  # taps per parity class along h
-    TW: tl.constexpr = (KW + STRIDE - 1) // STRIDE
+    # TH, TW = ceil(KH / STRIDE), ceil(KW / STRIDE): taps per parity class along h and w
     QH = (OH + STRIDE - 1) // STRIDE  # output rows per class (upper bound; masked)
     QW = (OW + STRIDE - 1) // STRIDE
     cls = tl.program_id(2)
@@ -173,10 +173,11 @@ def conv2d_forward(x, weight, bias, stride, padding, activation, precision, bloc
     y = torch.empty(B, O, OH, OW, device=x.device, dtype=x.dtype)
     bm, bn, bk = _blocks(x, B * OH * OW, O, C * KH * KW, blocks)
     grid = (triton.cdiv(B * OH * OW, bm), triton.cdiv(O, bn))
-    _conv2d_fwd[grid](x.contiguous(), weight.contiguous(), bias if bias is not None else y, y,
-                      B, C, H, W, O, OH, OW, KH=KH, KW=KW, STRIDE=stride, PAD=padding,
-                      HAS_BIAS=bias is not None, ACTIVATION=activation, PRECISION=precision,
-                      BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk)
+    with device_guard(x):
+        _conv2d_fwd[grid](x.contiguous(), weight.contiguous(), bias if bias is not None else y, y,
+                          B, C, H, W, O, OH, OW, KH=KH, KW=KW, STRIDE=stride, PAD=padding,
+                          HAS_BIAS=bias is not None, ACTIVATION=activation, PRECISION=precision,
+                          BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk)
     return y
 
 
@@ -202,10 +203,12 @@ def conv_transpose2d_forward(x, weight, bias, stride, padding, activation, preci
     taps = C * triton.cdiv(KH, stride) * triton.cdiv(KW, stride)
     bm, bn, bk = _blocks(x, B * qh * qw, O, taps, blocks)
     grid = (triton.cdiv(B * qh * qw, bm), triton.cdiv(O, bn), stride * stride)
-    _conv_transpose2d_fwd[grid](x.contiguous(), weight.contiguous(), bias if bias is not None else y, y,
-                                B, C, H, W, O, OH, OW, KH=KH, KW=KW, STRIDE=stride, PAD=padding,
-                                HAS_BIAS=bias is not None, ACTIVATION=activation, PRECISION=precision,
-                                BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk)
+    with device_guard(x):
+        _conv_transpose2d_fwd[grid](x.contiguous(), weight.contiguous(), bias if bias is not None else y, y,
+                                    B, C, H, W, O, OH, OW, KH=KH, KW=KW, STRIDE=stride, PAD=padding,
+                                    TH=triton.cdiv(KH, stride), TW=triton.cdiv(KW, stride),
+                                    HAS_BIAS=bias is not None, ACTIVATION=activation, PRECISION=precision,
+                                    BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk)
     return y
 
 

@@ -22,7 +22,7 @@ import torch
 
 from faceit.errors import DataError
 
-from ._common import activation_code, check_kernel_tensor, next_pow2
+from ._common import activation_code, check_kernel_tensor, device_guard, next_pow2
 from ._triton import dot_precision, tl, triton
 
 
@@ -80,13 +80,14 @@ def gemm(a, b, c, *, bias=None, activation=0, relu_mask_a=None, rowsum=None,
     bm, bn, bk = blocks
     grid = (triton.cdiv(M, bm), triton.cdiv(N, bn))
     dummy = c
-    _gemm_kernel[grid](
-        a, b, c, bias if bias is not None else dummy,
-        relu_mask_a if relu_mask_a is not None else dummy,
-        rowsum if rowsum is not None else dummy,
-        M, N, K, a.stride(0), a.stride(1), b.stride(0), b.stride(1), c.stride(0), c.stride(1),
-        HAS_BIAS=bias is not None, ACTIVATION=activation, RELU_MASK_A=relu_mask_a is not None,
-        ROWSUM=rowsum is not None, PRECISION=precision, BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk)
+    with device_guard(c):
+        _gemm_kernel[grid](
+            a, b, c, bias if bias is not None else dummy,
+            relu_mask_a if relu_mask_a is not None else dummy,
+            rowsum if rowsum is not None else dummy,
+            M, N, K, a.stride(0), a.stride(1), b.stride(0), b.stride(1), c.stride(0), c.stride(1),
+            HAS_BIAS=bias is not None, ACTIVATION=activation, RELU_MASK_A=relu_mask_a is not None,
+            ROWSUM=rowsum is not None, PRECISION=precision, BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk)
     return c
 
 

@@ -20,7 +20,7 @@ import torch
 
 from faceit.errors import ConfigError, DataError
 
-from ._common import check_kernel_tensor, next_pow2
+from ._common import check_kernel_tensor, device_guard, next_pow2
 from ._triton import tl, triton
 
 LIKELIHOODS = {"bernoulli": 0, "gaussian": 1}
@@ -97,8 +97,9 @@ class ReconstructionNLL(torch.autograd.Function):
         B, N = x.shape
         bn = block_n or (1024 if x.is_cuda else next_pow2(N, 16, 1 << 14))
         nll = torch.empty(B, device=x.device, dtype=x.dtype)
-        _recon_nll_fwd[(B,)](x, t, nll, N, 1.0 / (2.0 * sigma * sigma),
-                             LIKELIHOOD=LIKELIHOODS[likelihood], BLOCK_N=bn)
+        with device_guard(x):
+            _recon_nll_fwd[(B,)](x, t, nll, N, 1.0 / (2.0 * sigma * sigma),
+                                 LIKELIHOOD=LIKELIHOODS[likelihood], BLOCK_N=bn)
         ctx.save_for_backward(x, t)
         ctx.shape, ctx.likelihood, ctx.sigma, ctx.block_n = output.shape, likelihood, sigma, bn
         return nll
@@ -115,7 +116,8 @@ class ReconstructionNLL(torch.autograd.Function):
         else:
             bb, bn = next_pow2(B, 1, 64), min(ctx.block_n, 4096)
         grid = (triton.cdiv(B, bb), triton.cdiv(N, bn))
-        _recon_nll_bwd[grid](x, t, grad.contiguous(), dx, dt, B, N, 1.0 / (ctx.sigma * ctx.sigma),
-                             LIKELIHOOD=LIKELIHOODS[ctx.likelihood], WANT_DT=want_dt,
-                             BLOCK_B=bb, BLOCK_N=bn)
+        with device_guard(x):
+            _recon_nll_bwd[grid](x, t, grad.contiguous(), dx, dt, B, N, 1.0 / (ctx.sigma * ctx.sigma),
+                                 LIKELIHOOD=LIKELIHOODS[ctx.likelihood], WANT_DT=want_dt,
+                                 BLOCK_B=bb, BLOCK_N=bn)
         return (dx.view(ctx.shape), dt.view(ctx.shape) if want_dt else None, None, None, None)

@@ -21,7 +21,7 @@ import torch
 
 from faceit.errors import DataError
 
-from ._common import check_kernel_tensor, next_pow2
+from ._common import check_kernel_tensor, device_guard, next_pow2
 from ._triton import tl, triton
 
 
@@ -83,8 +83,9 @@ class ReparamKL(torch.autograd.Function):
         bb, bk = _blocks(mu, B, K, block_b, block_k)
         z = torch.empty_like(mu)
         kl = torch.empty(K, device=mu.device, dtype=mu.dtype)
-        _reparam_kl_fwd[(triton.cdiv(K, bk),)](mu, logvar, eps, z, kl, B, K, 1.0 / B,
-                                               BLOCK_B=bb, BLOCK_K=bk)
+        with device_guard(mu):
+            _reparam_kl_fwd[(triton.cdiv(K, bk),)](mu, logvar, eps, z, kl, B, K, 1.0 / B,
+                                                   BLOCK_B=bb, BLOCK_K=bk)
         ctx.save_for_backward(mu, logvar, eps)
         ctx.blocks = (bb, bk)
         return z, kl
@@ -98,8 +99,9 @@ class ReparamKL(torch.autograd.Function):
         dmu, dlogvar, deps = torch.empty_like(mu), torch.empty_like(mu), torch.empty_like(mu)
         bb, bk = ctx.blocks
         grid = (triton.cdiv(B, bb), triton.cdiv(K, bk))
-        _reparam_kl_bwd[grid](mu, logvar, eps, dz, dkl, dmu, dlogvar, deps, B, K, 1.0 / B,
-                              BLOCK_B=bb, BLOCK_K=bk)
+        with device_guard(mu):
+            _reparam_kl_bwd[grid](mu, logvar, eps, dz, dkl, dmu, dlogvar, deps, B, K, 1.0 / B,
+                                  BLOCK_B=bb, BLOCK_K=bk)
         return dmu, dlogvar, deps, None, None
 
 
