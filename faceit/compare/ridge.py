@@ -183,7 +183,7 @@ class RidgeFolds:
 @dataclass(frozen=True)
 class ExplainedVariance:
     """r2 [M]: cross-validated R^2 per neuron; r2_ceiling_corrected [M] | None: r2 / noise ceiling
-    (NaN where the ceiling is <= 0); noise_ceiling [M] | None; alpha [F, M]: penalty chosen per fold
+    (NaN where the ceiling is <= 0 or NaN); noise_ceiling [M] | None; alpha [F, M]: penalty chosen per fold
     and neuron; neuron_index [M], unit_index [K]: the caller's column numbers that took part."""
 
     r2: np.ndarray
@@ -195,13 +195,18 @@ class ExplainedVariance:
 
 
 def _noise_ceiling(rates, noise_ceiling, n_neurons: int):
+    """Per-neuron r_sb [M] from the argument, else from rates' trials, else None. NaN allowed (undefined)."""
     if noise_ceiling is None:
-        trials = getattr(rates, "trials", None)
-        if trials is None:
+        if getattr(rates, "trials", None) is None:
             return None
-        from ..neural import noise_ceiling as compute_ceiling  # light dependency, only when trials exist
-        noise_ceiling = compute_ceiling(trials)
-    ceiling = check_finite(as_real_array(noise_ceiling, "noise_ceiling", ndim=1), "noise_ceiling")
+        if hasattr(rates, "noise_ceiling"):  # a faceit.neural.Responses
+            noise_ceiling = rates.noise_ceiling()
+        else:
+            from ..neural import noise_ceiling as compute_ceiling  # imported only when trials exist
+            noise_ceiling = compute_ceiling(rates.trials)
+    ceiling = as_real_array(noise_ceiling, "noise_ceiling", ndim=1)
+    if np.isinf(ceiling).any():
+        raise DataError("noise_ceiling: contains inf; expected Spearman-Brown reliabilities (NaN = undefined)")
     if ceiling.shape[0] != n_neurons:
         raise DataError(f"noise_ceiling has {ceiling.shape[0]} entries but rates has {n_neurons} neurons")
     return ceiling
@@ -224,9 +229,9 @@ def explained_variance(units, rates, cv=5, alphas=DEFAULT_ALPHAS, *, seed=0, noi
     corrected = None
     if ceiling is not None:
         ceiling = ceiling[data.neuron_index]
-        bad = ceiling <= 0
+        bad = ~(ceiling > 0)
         if bad.any():
-            warnings.warn(f"explained_variance: {int(bad.sum())} neuron(s) have a noise ceiling <= 0; "
+            warnings.warn(f"explained_variance: {int(bad.sum())} neuron(s) have a noise ceiling <= 0 or NaN; "
                           "their corrected R^2 is NaN", stacklevel=2)
         corrected = np.where(bad, np.nan, result.r2 / np.where(bad, 1.0, ceiling))
     return ExplainedVariance(result.r2, corrected, ceiling, result.alpha, data.neuron_index, data.unit_index)
