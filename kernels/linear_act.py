@@ -104,7 +104,8 @@ class LinearAct(torch.autograd.Function):
         check_kernel_tensor(x, "x", 2)
         check_kernel_tensor(weight, "weight", 2)
         if x.shape[1] != weight.shape[1]:
-            raise DataError(f"x has {x.shape[1]} features but weight expects {weight.shape[1]} (weight {tuple(weight.shape)})")
+            raise DataError(f"x has {x.shape[1]} features but weight {tuple(weight.shape)} "
+                            f"expects {weight.shape[1]}")
         if bias is not None:
             check_kernel_tensor(bias, "bias", 1)
             if bias.shape[0] != weight.shape[0]:

@@ -53,7 +53,8 @@ CASES = {
                           lambda m, lv, e: (m + torch.exp(lv / 2) * e, (0.5 * (m**2 + lv.exp() - 1 - lv)).mean(0)),
                           [(6, 5), (6, 5), (6, 5)]),
     "bernoulli": (lambda o, t: ops.reconstruction_nll(o, torch.sigmoid(t), "bernoulli"),
-                  lambda o, t: F.binary_cross_entropy_with_logits(o, torch.sigmoid(t), reduction="none").flatten(1).sum(1),
+                  lambda o, t: F.binary_cross_entropy_with_logits(o, torch.sigmoid(t),
+                                                                  reduction="none").flatten(1).sum(1),
                   [(3, 2, 5, 5), (3, 2, 5, 5)]),
     "gaussian": (lambda o, t: ops.reconstruction_nll(o, torch.sigmoid(t), "gaussian", sigma=0.3),
                  lambda o, t: ((o - torch.sigmoid(t)) ** 2 / (2 * 0.09)).flatten(1).sum(1),
@@ -133,7 +134,8 @@ def test_disable_variable_routes_to_torch(monkeypatch, gen, kernel_calls, preten
 
 
 def test_non_float32_and_autocast_take_the_torch_path(gen, kernel_calls, pretend_cuda):
-    x, w, b = torch.randn(4, 6, dtype=torch.float64), torch.randn(3, 6, dtype=torch.float64), torch.zeros(3, dtype=torch.float64)
+    x, w, b = (torch.randn(4, 6, dtype=torch.float64), torch.randn(3, 6, dtype=torch.float64),
+               torch.zeros(3, dtype=torch.float64))
     assert ops.linear(x, w, b).dtype == torch.float64
     with torch.autocast("cpu", dtype=torch.bfloat16):
         ops.linear(x.float(), w.float(), b.float())
@@ -150,9 +152,8 @@ def test_without_triton_ops_still_work(monkeypatch, gen):
         assert ops.triton_enabled(torch.zeros(1)) is False
         run_case("linear", gen)
         monkeypatch.delitem(sys.modules, "faceit.kernels._triton", raising=False)
-        import importlib
         with pytest.raises(BackendUnavailableError, match="Triton"):
-            importlib.import_module("faceit.kernels._triton")
+            ops._kernel("_triton")
     finally:
         ops.triton_available.cache_clear()
 

@@ -207,7 +207,8 @@ def reconstruction_nll(output: torch.Tensor, target: torch.Tensor, likelihood: s
         if not isinstance(t, torch.Tensor):
             raise DataError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
     if output.shape != target.shape or output.dim() < 1:
-        raise DataError(f"output {tuple(output.shape)} and target {tuple(target.shape)} must have the same shape [B, ...]")
+        raise DataError(f"output {tuple(output.shape)} and target {tuple(target.shape)} "
+                        "must have the same shape [B, ...]")
     if _fused(output, target):
         return _kernel("recon_loss").ReconstructionNLL.apply(output, target, likelihood, sigma)
     if likelihood == "bernoulli":
