@@ -15,7 +15,7 @@ import numpy as np
 from ._draw import Canvas, capsule_distance, ellipse_distance, polyline_distance
 
 BACKGROUND = (0.26, 0.31, 0.40)
-SKIN = (0.95, 0.78, 0.64)
+SKIN = (0.83, 0.65, 0.52)
 EYE = (0.13, 0.09, 0.07)
 BROW = (0.36, 0.23, 0.15)
 MOUTH = (0.58, 0.12, 0.16)

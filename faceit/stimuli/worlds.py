@@ -26,7 +26,7 @@ VIEW = "view"
 
 # Hair colour path, blond -> orange -> dark, piecewise linear in the factor.
 _HAIR_PATH = np.array([(0.98, 0.88, 0.50), (0.88, 0.46, 0.13), (0.24, 0.14, 0.09)], dtype=np.float32)
-# Skin tone: from the default skin (at -1) darker along this unit direction in RGB.
+# Skin tone: the default skin (at 0) lighter (-1) or darker (+1) along this unit direction in RGB.
 _SKIN_DARK = np.array([-0.57, -0.60, -0.57], dtype=np.float32)
 
 # Amplitudes per unit factor, tuned so that salience is comparable (docs/stimuli.md).
@@ -140,7 +140,7 @@ def _default(f: dict[str, np.ndarray]) -> FaceParams:
 
 def _rich(f: dict[str, np.ndarray]) -> FaceParams:
     p = _default(f)
-    p.skin = np.asarray(SKIN, dtype=np.float32) + SKIN_PER_UNIT * (f["skin_tone"][:, None] + 1) * _SKIN_DARK
+    p.skin = np.asarray(SKIN, dtype=np.float32) + SKIN_PER_UNIT * f["skin_tone"][:, None] * _SKIN_DARK
     p.mouth_curve = SMILE_PER_UNIT * f["smile"]
     return p
 
