@@ -1,0 +1,117 @@
+"""MIG, DCI, SAP (design 4.8) on identity, permuted, duplicated, mixed and constant representations."""
+
+import numpy as np
+import pytest
+from scipy.stats import entropy
+from sklearn.metrics import mutual_info_score
+
+from faceit.compare import dci, mig, sap
+from faceit.compare.ground_truth import discretize, mutual_information
+from faceit.errors import ConfigError, DataError
+
+
+@pytest.fixture
+def factors(rng):
+    return rng.uniform(-1, 1, (1200, 4))
+
+
+def test_mutual_information_matches_sklearn(rng):
+    a = discretize(rng.standard_normal((500, 3)), 20)
+    b = discretize(np.c_[a[:, 0] + rng.integers(0, 3, 500), rng.random(500)], 20)
+    mi = mutual_information(a, b, 20)
+    for i in range(3):
+        for j in range(2):
+            assert mi[i, j] == pytest.approx(mutual_info_score(a[:, i], b[:, j]), abs=1e-12)
+
+
+def test_discretize_matches_dlib_histogram_rule(rng):
+    x = rng.standard_normal((300, 2))
+    for c in range(2):
+        dlib = np.digitize(x[:, c], np.histogram(x[:, c], 20)[1][:-1]) - 1  # dlib codes start at 1
+        np.testing.assert_array_equal(discretize(x, 20)[:, c], dlib)
+
+
+def test_mig_identity_permuted_duplicated_mixed(factors):
+    ident = mig(factors, factors)
+    assert ident > 0.85  # < 1 only by the plug-in bias of MI with other factors
+    assert mig(factors[:, [2, 0, 3, 1]] * [1, -1, 2, 1], factors) == pytest.approx(ident)
+    assert mig(np.hstack([factors, factors]), factors) == pytest.approx(0.0, abs=1e-12)
+    c, s = np.cos(np.pi / 4), np.sin(np.pi / 4)
+    mixed = factors.copy()
+    mixed[:, :2] = factors[:, :2] @ np.array([[c, -s], [s, c]])
+    assert mig(mixed, factors) < ident - 0.3
+
+
+def test_sap_matches_squared_correlations(factors, rng):
+    units = factors @ rng.standard_normal((4, 3)) + rng.standard_normal((1200, 3))
+    s = np.corrcoef(units.T, factors.T)[:3, 3:] ** 2
+    top = np.sort(s, axis=0)
+    assert sap(units, factors) == pytest.approx(np.mean(top[-1] - top[-2]))
+
+
+def test_sap_identity_permuted_duplicated(factors):
+    assert sap(factors, factors) > 0.99
+    assert sap(factors[:, ::-1], factors) == pytest.approx(sap(factors, factors))
+    assert sap(np.hstack([factors, factors]), factors) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_constant_representation_scores_zero(factors):
+    const = np.full((1200, 3), 2.5)
+    with pytest.warns(UserWarning, match="3 constant unit"):
+        assert mig(const, factors) == 0.0
+    with pytest.warns(UserWarning, match="constant"):
+        assert sap(const, factors) == 0.0
+    with pytest.warns(UserWarning, match="constant"):
+        res = dci(const, factors, "lasso")
+    assert res.disentanglement == 0.0 and res.completeness == 0.0
+    assert abs(res.informativeness) < 0.05
+
+
+def _dci_reference(imp):
+    """Eastwood & Williams' D and C written out with scipy.stats.entropy (disentanglement_lib's form)."""
+    k, f = imp.shape
+    d_unit = 1 - entropy(imp.T + 1e-300, base=f)
+    c_factor = 1 - entropy(imp + 1e-300, base=k)
+    return (d_unit * imp.sum(1) / imp.sum()).sum(), (c_factor * imp.sum(0) / imp.sum()).sum()
+
+
+@pytest.mark.parametrize("importance", ["lasso", "random_forest"])
+def test_dci_identity_and_permuted(factors, importance):
+    kw = dict(n_estimators=10) if importance == "random_forest" else {}
+    res = dci(factors[:600], factors[:600], importance, **kw)
+    assert res.disentanglement > 0.9 and res.completeness > 0.9 and res.informativeness > 0.95
+    ref_d, ref_c = _dci_reference(res.importance)
+    assert res.disentanglement == pytest.approx(ref_d, abs=1e-9)
+    assert res.completeness == pytest.approx(ref_c, abs=1e-9)
+    perm = dci(factors[:600, [3, 1, 0, 2]], factors[:600], importance, **kw)
+    assert perm.disentanglement == pytest.approx(res.disentanglement, abs=0.02)
+    assert perm.completeness == pytest.approx(res.completeness, abs=0.02)
+
+
+def test_dci_duplicated_units_lose_completeness_not_disentanglement(factors, rng):
+    dup = np.hstack([factors, factors + 0.01 * rng.standard_normal(factors.shape)])[:600]
+    res = dci(dup, factors[:600], "random_forest", n_estimators=10)
+    assert res.disentanglement > 0.9
+    # importance shared between two copies: completeness near 1 - log 2 / log 8 = 2/3
+    assert 0.55 < res.completeness < 0.85
+
+
+def test_dci_mixed_units_lose_disentanglement(factors, rng):
+    q, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    res = dci(factors @ q, factors, "lasso")
+    assert res.disentanglement < 0.6 and res.informativeness > 0.95
+
+
+def test_bad_input(factors):
+    with pytest.raises(DataError, match="factors has 1199"):
+        mig(factors, factors[:-1])
+    const_factor = factors.copy()
+    const_factor[:, 1] = 0.0
+    with pytest.raises(DataError, match=r"factors: column\(s\) \[1\]"):
+        sap(factors, const_factor)
+    with pytest.raises(ConfigError, match="n_bins"):
+        mig(factors, factors, n_bins=1)
+    with pytest.raises(ConfigError, match="importance"):
+        dci(factors, factors, importance="gbt")
+    with pytest.raises(ConfigError, match="test_fraction"):
+        dci(factors, factors, test_fraction=1.5)
