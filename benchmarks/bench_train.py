@@ -1,0 +1,142 @@
+"""Training-step throughput of the β-VAE: PyTorch eager, the Triton-fused path and torch.compile.
+
+    python benchmarks/bench_train.py [--steps N] [--batch 64 256] [--image-size 64] [--device auto|cpu|cuda]
+
+One JSON line per (path, batch) with steps/s, then one summary line per batch with the ratios
+fused/eager and fused/compile and whether design section 6's targets hold (on an H100:
+fused >= 1.5x eager and >= 1.0x torch.compile). A full step is timed: forward, loss,
+backward and the Adam update, on random images, all three paths in the same run.
+
+The paths differ only in how faceit.models.ops runs: "eager" sets FACEIT_DISABLE_TRITON=1,
+"fused" lets ops take the Triton kernels (CUDA only; on the CPU the line says it did not run),
+"compile" wraps the eager loss in torch.compile (inductor). On the CPU every line is marked
+device "cpu" and no target applies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import emit  # noqa: E402
+
+from faceit.models import BetaVAE, ops  # noqa: E402
+from faceit.models.objectives import batch_loss  # noqa: E402
+
+TARGET_VS_EAGER = 1.5
+TARGET_VS_COMPILE = 1.0
+
+
+@contextlib.contextmanager
+def triton_disabled(disabled: bool):
+    old = os.environ.get("FACEIT_DISABLE_TRITON")
+    os.environ["FACEIT_DISABLE_TRITON"] = "1" if disabled else "0"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("FACEIT_DISABLE_TRITON", None)
+        else:
+            os.environ["FACEIT_DISABLE_TRITON"] = old
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_steps(path: str, batch: int, steps: int, warmup: int, image_size: int, device: torch.device) -> dict:
+    """Steps per second of one path at one batch size (fresh model and optimizer, seed 0)."""
+    torch.manual_seed(0)
+    model = BetaVAE(latent_dim=10, beta=4.0, image_size=image_size, likelihood="bernoulli",
+                    beta_warmup=0.0).to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    gen = torch.Generator(device=device).manual_seed(0)
+    x = torch.rand(batch, 3, image_size, image_size, device=device, generator=gen)
+    eps = torch.randn(batch, model.latent_dim, device=device, generator=gen)
+
+    def loss_fn(x, eps):
+        return batch_loss(model, x, eps, 1.0).loss
+
+    step_loss = torch.compile(loss_fn) if path == "compile" else loss_fn
+
+    def step():
+        loss = step_loss(x, eps)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    with triton_disabled(path != "fused"):
+        t0 = time.perf_counter()
+        for _ in range(warmup):  # includes compilation and autotuning
+            step()
+        _sync(device)
+        warm_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        _sync(device)
+        elapsed = time.perf_counter() - t0
+    return {"steps_per_s": steps / elapsed, "seconds": elapsed, "warmup_s": warm_s}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=None, help="timed steps per path (default 100 GPU, 5 CPU)")
+    parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 10 GPU, 2 CPU)")
+    parser.add_argument("--batch", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--paths", nargs="+", default=["eager", "fused", "compile"],
+                        choices=["eager", "fused", "compile"])
+    args = parser.parse_args(argv)
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
+                          else ("cpu" if args.device == "auto" else args.device))
+    gpu = device.type == "cuda"
+    steps = args.steps or (100 if gpu else 5)
+    warmup = args.warmup if args.warmup is not None else (10 if gpu else 2)
+    device_name = torch.cuda.get_device_name(device) if gpu else "cpu"
+    common = {"device": device.type, "device_name": device_name, "image_size": args.image_size,
+              "torch": torch.__version__, "timed_steps": steps}
+    if gpu:
+        torch.backends.cudnn.benchmark = True
+
+    for batch in args.batch:
+        rates = {}
+        for path in args.paths:
+            if path == "fused" and not ops.triton_enabled(torch.empty(0, device=device)):
+                reason = "needs CUDA and Triton" if not gpu else "Triton unavailable or FACEIT_DISABLE_TRITON set"
+                emit("train_step", path=path, batch=batch, ran=False, reason=reason, **common)
+                continue
+            try:
+                result = time_steps(path, batch, steps, warmup, args.image_size, device)
+            except Exception as exc:  # torch.compile needs a working compiler toolchain
+                emit("train_step", path=path, batch=batch, ran=False,
+                     reason=f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}", **common)
+                continue
+            rates[path] = result["steps_per_s"]
+            emit("train_step", path=path, batch=batch, ran=True, **result, **common)
+        summary = {"batch": batch, **common}
+        if "fused" in rates and "eager" in rates:
+            summary["fused_vs_eager"] = rates["fused"] / rates["eager"]
+        if "fused" in rates and "compile" in rates:
+            summary["fused_vs_compile"] = rates["fused"] / rates["compile"]
+        if "compile" in rates and "eager" in rates:
+            summary["compile_vs_eager"] = rates["compile"] / rates["eager"]
+        if gpu and "fused_vs_eager" in summary and "fused_vs_compile" in summary:
+            summary["target"] = f"fused >= {TARGET_VS_EAGER}x eager and >= {TARGET_VS_COMPILE}x compile (H100)"
+            summary["target_met"] = bool(summary["fused_vs_eager"] >= TARGET_VS_EAGER
+                                         and summary["fused_vs_compile"] >= TARGET_VS_COMPILE)
+        else:
+            summary["target"] = "not applicable (no fused path on this device)"
+        emit("train_step_summary", **summary)
+
+
+if __name__ == "__main__":
+    main()
