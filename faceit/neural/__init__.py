@@ -6,7 +6,7 @@
 """
 
 from .loaders import load_responses
-from .noise_ceiling import noise_ceiling, spearman_brown, split_half_correlations
+from .reliability import noise_ceiling, spearman_brown, split_half_correlations
 from .responses import Responses
 from .simulate import draw_tuning, simulate_population
 from .spikes import count_spikes, responses_from_spike_times

@@ -13,7 +13,7 @@ from .._io import atomic_write_bytes
 from .._validation import as_matrix, zscore_columns
 from ..errors import ConfigError, DataError
 from ._checks import as_ids, check_trials, index_of
-from .noise_ceiling import noise_ceiling
+from .reliability import noise_ceiling
 from .tuning import Tuning
 
 #: Written into every archive that :meth:`Responses.save` makes; bumped if the layout changes.
