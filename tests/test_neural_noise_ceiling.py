@@ -72,11 +72,11 @@ def test_ceiling_on_simulated_data_matches_the_noise_free_rates():
 
 
 def test_extremes(rng):
-    signal = rng.normal(size=(40, 1, 1))
-    noiseless = np.repeat(signal, 4, axis=2)  # every trial identical: ceiling 1
+    signal = np.repeat(rng.normal(size=(40, 1, 1)), 4, axis=2)
+    noiseless = signal  # every trial identical: ceiling 1
     pure_noise = rng.normal(size=(40, 1, 4))  # no stimulus dependence: ceiling near 0
-    ceiling = noise_ceiling(np.concatenate([noiseless, pure_noise + noiseless * 0, pure_noise * 0 + noiseless
-                                            + 0.1 * pure_noise], axis=1), n_splits=200)
+    reliable = signal + 0.1 * rng.normal(size=(40, 1, 4))
+    ceiling = noise_ceiling(np.concatenate([noiseless, pure_noise, reliable], axis=1), n_splits=200)
     assert ceiling[0] == pytest.approx(1.0)
     assert abs(ceiling[1]) < 0.35
     assert ceiling[2] > 0.9
