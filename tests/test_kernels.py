@@ -9,6 +9,8 @@ programs and partial tiles.
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("triton")
 
@@ -207,3 +209,36 @@ def test_kernels_refuse_bad_input():
         reparam_mod.ReparamKL.apply(torch.randn(3, 4), torch.randn(3, 5), torch.randn(3, 4))
     with pytest.raises(ConfigError, match="likelihood"):
         recon_mod.ReconstructionNLL.apply(torch.randn(2, 4), torch.rand(2, 4), "poisson", 0.1)
+
+
+# -- random geometries (hypothesis) ----------------------------------------------------------------
+
+
+@st.composite
+def conv_geometry(draw):
+    k = draw(st.integers(1, 5))
+    s = draw(st.integers(1, 3))
+    p = draw(st.integers(0, k - 1))
+    h = draw(st.integers(max(1, k - 2 * p), 9))
+    w = draw(st.integers(max(1, k - 2 * p), 9))
+    return dict(B=draw(st.integers(1, 3)), C=draw(st.integers(1, 5)), O=draw(st.integers(1, 20)),
+                H=h, W=w, k=k, s=s, p=p, small_blocks=draw(st.booleans()))
+
+
+@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(g=conv_geometry())
+def test_conv_pair_on_random_geometries(g):
+    gen = torch.Generator().manual_seed(7)
+    blocks = (16, 16, 16) if g["small_blocks"] else None
+    B, C, O, H, W, k, s, p = (g[n] for n in ("B", "C", "O", "H", "W", "k", "s", "p"))
+    (x, w, b), (x64, w64, b64) = leaves((B, C, H, W), (O, C, k, k), (O,), gen=gen)
+    y = conv_mod.Conv2dAct.apply(x, w, b, s, p, "relu", blocks)
+    ref = torch.relu(F.conv2d(x64, w64, b64, s, p))
+    assert_matches(y, ref, "conv2d y")
+    check_grads(y, ref, (x, w, b), (x64, w64, b64), gen, ("x", "weight", "bias"))
+    if (H - 1) * s - 2 * p + k >= 1 and (W - 1) * s - 2 * p + k >= 1:
+        (x, w, b), (x64, w64, b64) = leaves((B, C, H, W), (C, O, k, k), (O,), gen=gen)
+        y = conv_mod.ConvTranspose2dAct.apply(x, w, b, s, p, "sigmoid", blocks)
+        ref = torch.sigmoid(F.conv_transpose2d(x64, w64, b64, s, p))
+        assert_matches(y, ref, "conv_transpose2d y")
+        check_grads(y, ref, (x, w, b), (x64, w64, b64), gen, ("x", "weight", "bias"))

@@ -34,6 +34,7 @@ __all__ = ["triton_enabled", "triton_available", "linear", "conv2d", "conv_trans
 
 _DISABLE_VAR = "FACEIT_DISABLE_TRITON"
 _TRUE = {"1", "true", "yes", "on"}
+_MAX_NUMEL = 2**31  # the kernels index with int32 offsets
 
 
 # -- the switch ----------------------------------------------------------------------------------
@@ -61,14 +62,16 @@ def triton_enabled(t: torch.Tensor) -> bool:
 
 
 def _fused(*tensors) -> bool:
-    """Whether this call takes the Triton path: enabled for the first tensor, every tensor float32
-    and on its device, and no autocast in force (under autocast PyTorch picks the dtypes)."""
+    """Whether this call takes the Triton path: enabled for the first tensor, every tensor float32,
+    on its device and within the kernels' int32 offsets, and no autocast in force (under autocast
+    PyTorch picks the dtypes)."""
     first = tensors[0]
     if not triton_enabled(first):
         return False
     if torch.is_autocast_enabled(first.device.type):
         return False
-    return all(t is None or (t.dtype == torch.float32 and t.device == first.device) for t in tensors)
+    return all(t is None or (t.dtype == torch.float32 and t.device == first.device and t.numel() < _MAX_NUMEL)
+               for t in tensors)
 
 
 def _kernel(module: str):
