@@ -13,6 +13,8 @@ faceit.compare reports for that choice of units and targets.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._validation import check_choice, check_positive_int
@@ -24,6 +26,20 @@ from ..compare.ridge import DEFAULT_ALPHAS, RidgeFolds
 from ..errors import ConfigError
 
 STATISTICS = ("alignment", "matched_r", "explained_variance")
+
+
+@dataclass(frozen=True)
+class ControlScores:
+    """scores [R]: the statistic in each repeat; unit_neurons [R, K] | None: for the neuron-subset
+    ceiling, the columns of rates that acted as units in each repeat (the rest were targets)."""
+
+    statistic: str
+    scores: np.ndarray
+    unit_neurons: np.ndarray | None = None
+
+    @property
+    def mean(self) -> float:
+        return float(self.scores.mean())
 
 
 def _scores(units_z: np.ndarray, targets_z: np.ndarray, statistic: str, options: dict) -> np.ndarray:
@@ -54,7 +70,7 @@ def _check_options(statistic: str, options: dict) -> None:
 
 
 def neuron_subset_ceiling(rates, n_units: int, n_repeats: int = 20, seed: int = 0, statistic: str = "alignment",
-                          **options) -> np.ndarray:
+                          **options) -> ControlScores:
     """Scores [n_repeats] of random subsets of ``n_units`` real neurons used as model units (Fig 3b).
 
     rates: [N_stimuli, M] (or Responses). In each repeat ``n_units`` distinct neurons, drawn
@@ -65,7 +81,7 @@ def neuron_subset_ceiling(rates, n_units: int, n_repeats: int = 20, seed: int = 
     check_choice(statistic, "statistic", STATISTICS)
     _check_options(statistic, options)
     raw = rate_matrix(rates)
-    z, _ = standardized(raw, np.arange(raw.shape[1]), "rates")
+    z, kept = standardized(raw, np.arange(raw.shape[1]), "rates")
     n_neurons = z.shape[1]
     n_units = check_positive_int(n_units, "n_units")
     n_repeats = check_positive_int(n_repeats, "n_repeats")
@@ -76,7 +92,7 @@ def neuron_subset_ceiling(rates, n_units: int, n_repeats: int = 20, seed: int = 
     order = np.stack([rng.permutation(n_neurons) for _ in range(n_repeats)])
     units = np.stack([z[:, o[:n_units]] for o in order])     # [R, n, K]
     targets = np.stack([z[:, o[n_units:]] for o in order])   # [R, n, M - K]
-    return _scores(units, targets, statistic, options)
+    return ControlScores(statistic, _scores(units, targets, statistic, options), kept[order[:, :n_units]])
 
 
 def mix_responses(rates, n_mixed: int | None = None, seed=0) -> np.ndarray:
@@ -91,12 +107,13 @@ def mix_responses(rates, n_mixed: int | None = None, seed=0) -> np.ndarray:
 
 
 def mixed_responses_control(units, rates, n_repeats: int = 10, seed: int = 0, statistic: str = "alignment",
-                            **options) -> np.ndarray:
+                            **options) -> ControlScores:
     """Scores [n_repeats] of units against mixed responses (Fig 3c), one mixing matrix per repeat.
 
     units: [N_stimuli, K] (or a Representation); rates: [N_stimuli, M] (or Responses). Each repeat
-    mixes the rates by ``mix_responses`` (seeded from ``seed``) and scores the statistic
-    (see ``neuron_subset_ceiling``) of the units against them.
+    mixes the z-scored rates (so that every neuron weighs alike) by ``mix_responses`` with seed
+    ``(seed, repeat)`` and scores the statistic (see ``neuron_subset_ceiling``) of the units
+    against them.
     """
     check_choice(statistic, "statistic", STATISTICS)
     _check_options(statistic, options)
@@ -104,4 +121,5 @@ def mixed_responses_control(units, rates, n_repeats: int = 10, seed: int = 0, st
     data = paired(units, rates)
     mixed = [standardized(mix_responses(data.rates, seed=(seed, i)), np.arange(data.rates.shape[1]),
                           "mixed responses")[0] for i in range(n_repeats)]
-    return _scores(np.broadcast_to(data.units, (n_repeats,) + data.units.shape), np.stack(mixed), statistic, options)
+    units_z = np.broadcast_to(data.units, (n_repeats,) + data.units.shape)
+    return ControlScores(statistic, _scores(units_z, np.stack(mixed), statistic, options))
