@@ -21,6 +21,7 @@ import numpy as np
 from .._validation import check_choice
 from ..errors import ConfigError, DataError, FaceitError
 from .responses import Responses
+from .spikes import check_window
 from .tuning import Tuning
 
 FORMATS = {".npz": "npz", ".npy": "npy", ".mat": "mat", ".h5": "hdf5", ".hdf5": "hdf5", ".csv": "csv", ".nwb": "nwb"}
@@ -59,6 +60,8 @@ def load_responses(path, *, keys: dict | None = None, orientation: str = "stimul
         raise ConfigError("keys, orientation and duplicates do not apply to NWB files (spike times are binned)")
     if fmt != "nwb" and nwb_options:
         raise ConfigError("window, presentations and stimulus_column apply to NWB files only")
+    if window is not None:
+        window = check_window(window)
     if not path.exists():
         raise DataError(f"{path}: no such file")
     if not path.is_file():
@@ -146,9 +149,12 @@ def _choose(fields: dict, keys: dict | None) -> dict:
     if "rates" not in chosen and "trials" not in chosen:
         candidates = [name for name, value in fields.items()
                       if getattr(value, "ndim", 0) in (2, 3) and np.dtype(value.dtype).kind in "biuf"]
-        if len(candidates) != 1:
-            raise DataError(f"has no array named 'rates' or 'trials' and {len(candidates)} candidate arrays "
-                            f"among {sorted(fields)}; name them with keys={{'rates': ...}}")
+        if not candidates:
+            raise DataError(f"has no array named 'rates' or 'trials' and no other 2-D or 3-D numeric array "
+                            f"(it holds {sorted(fields)})")
+        if len(candidates) > 1:
+            raise DataError(f"has no array named 'rates' or 'trials' but {len(candidates)} candidate arrays "
+                            f"{sorted(candidates)}; name one with keys={{'rates': ...}} or keys={{'trials': ...}}")
         chosen["rates" if fields[candidates[0]].ndim == 2 else "trials"] = candidates[0]
     return chosen
 
