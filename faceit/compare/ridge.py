@@ -202,7 +202,7 @@ def _noise_ceiling(rates, noise_ceiling, n_neurons: int):
         if hasattr(rates, "noise_ceiling"):  # a faceit.neural.Responses
             noise_ceiling = rates.noise_ceiling()
         else:
-            from ..neural.noise_ceiling import noise_ceiling as compute_ceiling  # only when trials exist
+            from ..neural import noise_ceiling as compute_ceiling  # imported only when trials exist
             noise_ceiling = compute_ceiling(rates.trials)
     ceiling = as_real_array(noise_ceiling, "noise_ceiling", ndim=1)
     if np.isinf(ceiling).any():
