@@ -103,6 +103,8 @@ def test_align_to_images(simulated):
     np.testing.assert_array_equal(aligned.rates, simulated.rates[[9, 3, 7]])
     with pytest.raises(DataError, match="cannot align the responses to the stimuli: 1 of 2"):
         simulated.align_to(["s1", "face_99"])
+    with pytest.raises(DataError, match="the requested ids are integers and the responses' are strings"):
+        simulated.align_to([1, 2])
 
 
 def test_zscore_matches_scipy_and_drops_constant_neurons(rng):

@@ -147,6 +147,20 @@ def test_ids_and_metadata(factors):
     assert resp.metadata["units"] == "spikes/s" and resp.metadata["tuning"] == "axis"
 
 
+def test_stimuli_object_gives_factors_and_ids(factors):
+    class Stimuli:  # the fields simulate_population reads from faceit.stimuli.Stimuli
+        def __init__(self, factors):
+            self.factors, self.ids = factors, np.array([f"{i:06d}" for i in range(len(factors))])
+
+    stim = Stimuli(factors[:15])
+    resp = simulate_population(stim, n_neurons=5, seed=2)
+    assert resp.stimulus_ids.tolist() == stim.ids.tolist()
+    np.testing.assert_array_equal(resp.rates, simulate_population(factors[:15], n_neurons=5, seed=2).rates)
+    stim.factors = None
+    with pytest.raises(DataError, match="no known factors"):
+        simulate_population(stim)
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"tuning": "dense"}, ConfigError, "tuning"),
     ({"n_neurons": 0}, ConfigError, "n_neurons"),
@@ -173,3 +187,14 @@ def test_tuning_validates_its_arrays():
         Tuning("axis", t.axes, t.baseline, t.gain[:3], t.slope, t.offset, t.uses)
     with pytest.raises(DataError, match="kind"):
         Tuning("dense", t.axes, t.baseline, t.gain, t.slope, t.offset, t.uses)
+
+
+def test_with_the_synthetic_face_world():
+    stimuli = pytest.importorskip("faceit.stimuli")
+    if not hasattr(stimuli, "synthetic_faces"):
+        pytest.skip("faceit.stimuli.synthetic_faces is not available")
+    faces = stimuli.synthetic_faces(30, seed=0, size=32)
+    resp = simulate_population(faces, n_neurons=faces.factors.shape[1] * 2, seed=0)
+    assert resp.stimulus_ids.tolist() == faces.ids.tolist()
+    reordered = resp.align_to(faces.ids[::-1])
+    np.testing.assert_array_equal(reordered.rates, resp.rates[::-1])

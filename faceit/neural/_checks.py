@@ -74,8 +74,12 @@ def index_of(ids: np.ndarray, wanted, what: str) -> np.ndarray:
     position = {key: i for i, key in enumerate(ids.tolist())}
     missing = [key for key in wanted.tolist() if key not in position]
     if missing:
+        hint = ""
+        if (wanted.dtype.kind == "U") != (ids.dtype.kind == "U"):
+            hint = (f" (the requested ids are {'strings' if wanted.dtype.kind == 'U' else 'integers'} and the "
+                    f"responses' are {'strings' if ids.dtype.kind == 'U' else 'integers'}: convert one side)")
         raise DataError(f"{len(missing)} of {wanted.size} requested {what} ids are not in the responses, "
-                        f"e.g. {missing[:5]}; the responses have {what} ids such as {ids[:5].tolist()}")
+                        f"e.g. {missing[:5]}; the responses have {what} ids such as {ids[:5].tolist()}{hint}")
     return np.fromiter((position[key] for key in wanted.tolist()), dtype=np.int64, count=wanted.size)
 
 

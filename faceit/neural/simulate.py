@@ -68,7 +68,8 @@ def simulate_population(factors, n_neurons: int | None = None, tuning: str | Tun
     """Simulate Poisson responses of a ramp-tuned population to stimuli with known factors.
 
     factors: float [S, F], the generative factors of each stimulus (the synthetic world's are
-        uniform in [-1, 1]; the tuning is a fixed function of them, so keep them on that scale).
+        uniform in [-1, 1]; the tuning is a fixed function of them, so keep them on that scale),
+        or a Stimuli with known factors (its ids then become the stimulus ids).
     n_neurons: population size (default 159); with a Tuning it defaults to (and must equal) its size.
     tuning: "axis" | "sparse" | "mixed", or a :class:`Tuning` to reuse a population on new stimuli
         (for example held-out images); then pass a different ``seed`` for independent trial noise.
@@ -77,6 +78,11 @@ def simulate_population(factors, n_neurons: int | None = None, tuning: str | Tun
     Returns Responses with rates float [S, N] in spikes/s and the ground truth on ``.tuning``.
     The tuning is drawn from ``seed`` alone, so the same seed gives the same neurons on any stimuli.
     """
+    if hasattr(factors, "factors"):  # a faceit.stimuli.Stimuli: its factors, and its ids unless given
+        if factors.factors is None:
+            raise DataError("these stimuli have no known factors; simulate_population needs factors [S, F]")
+        stimulus_ids = factors.ids if stimulus_ids is None else stimulus_ids
+        factors = factors.factors
     factors = as_matrix(factors, "factors")
     n_trials = check_positive_int(n_trials, "n_trials")
     window_s = float(window_s)
