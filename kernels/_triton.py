@@ -19,14 +19,7 @@ except ImportError as exc:  # pragma: no cover
         "install the 'gpu' extra or use the PyTorch path (ops.* fall back to it automatically)"
     ) from None
 
-__all__ = ["triton", "tl", "interpreting", "dot_precision"]
-
-
-def interpreting() -> bool:
-    """True when kernels run through Triton's CPU interpreter (TRITON_INTERPRET=1)."""
-    import os
-
-    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+__all__ = ["triton", "tl", "dot_precision"]
 
 
 def dot_precision(tensor, allow_tf32: bool) -> str:

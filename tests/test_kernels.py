@@ -225,7 +225,7 @@ def conv_geometry(draw):
                 H=h, W=w, k=k, s=s, p=p, small_blocks=draw(st.booleans()))
 
 
-@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(g=conv_geometry())
 def test_conv_pair_on_random_geometries(g):
     gen = torch.Generator().manual_seed(7)
