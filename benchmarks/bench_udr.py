@@ -3,9 +3,10 @@ reference, one sklearn Lasso fit per ordered model pair, timed in the same run.
 
     python benchmarks/bench_udr.py [--models 10] [--samples 10000] [--units 32] [--quick]
 
-Prints one JSON line for the lasso workload of design section 6 (target: >= 5x faster) and one
-for Spearman (one rank-correlation matrix against scipy.stats.spearmanr per pair). Both lines
-report the largest difference between faceit's and the reference's model scores.
+Prints one JSON line for the lasso workload of design section 6 (target: >= 5x faster), one
+for Spearman (one rank-correlation matrix against scipy.stats.spearmanr per pair), and one for
+the same lasso core in alignment_score (159 neurons, 32 units, 2,100 stimuli) against a loop of
+sklearn Lasso fits over neurons. Each line reports the largest difference from the reference.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sklearn.linear_model import Lasso
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import emit, wall_time  # noqa: E402
 
-from faceit.compare import udr, udr_from_similarity  # noqa: E402
+from faceit.compare import alignment_from_weights, alignment_score, udr, udr_from_similarity  # noqa: E402
 from faceit.compare.alignment import random_rotations  # noqa: E402
 
 
@@ -62,6 +63,26 @@ def serial_spearman_udr(models: list[np.ndarray]) -> np.ndarray:
     return np.nanmedian(pair, axis=0)
 
 
+def bench_alignment(n_stimuli: int = 2100, n_units: int = 32, n_neurons: int = 159, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    units = rng.standard_normal((n_stimuli, n_units))
+    rates = units @ (rng.standard_normal((n_units, n_neurons)) * (rng.random((n_units, n_neurons)) < 0.2)) \
+        + rng.standard_normal((n_stimuli, n_neurons))
+    zu = (units - units.mean(0)) / units.std(0)
+    zr = (rates - rates.mean(0)) / rates.std(0)
+    got = {}
+    t_faceit = wall_time(lambda: got.update(r=alignment_score(units, rates, n_rotations=0)))
+
+    def loop():
+        w = np.stack([Lasso(alpha=0.01, fit_intercept=False).fit(zu, zr[:, i]).coef_ for i in range(n_neurons)], 1)
+        got.update(ref=float(alignment_from_weights(w)[0]))
+
+    t_ref = wall_time(loop)
+    emit("alignment_lasso", stimuli=n_stimuli, units=n_units, neurons=n_neurons, faceit_s=round(t_faceit, 4),
+         sklearn_loop_s=round(t_ref, 4), speedup=round(t_ref / t_faceit, 2),
+         abs_score_diff=abs(got["r"].score - got["ref"]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=10)
@@ -88,6 +109,7 @@ def main() -> None:
     emit("udr_spearman", **shape, faceit_s=round(t_faceit, 4), scipy_serial_s=round(t_ref, 4),
          speedup=round(t_ref / t_faceit, 2),
          max_abs_score_diff=float(np.abs(result["spearman"].scores - ref["spearman"]).max()))
+    bench_alignment(*((500, 8, 40) if args.quick else ()))
 
 
 if __name__ == "__main__":
