@@ -15,7 +15,7 @@ import numpy as np
 from ..compare.alignment import alignment_from_weights
 from ..compare.lasso import lasso_gram
 from ..compare.matching import match_correlations
-from ..compare.ridge import FoldProducts, RidgeFolds
+from ..compare.ridge import DEFAULT_ALPHAS, FoldProducts, RidgeFolds
 
 
 class _CrossProductNull:
@@ -96,8 +96,6 @@ class ExplainedVarianceNull:
     keys = ("null",)
 
     def __init__(self, units_z, rates_z, backend, dtype=np.float64, *, cv=5, alphas=None, cv_seed=0):
-        from ..compare.ridge import DEFAULT_ALPHAS
-
         self.backend = backend
         self.n = units_z.shape[0]
         self.folds = RidgeFolds.fit(units_z, cv=cv, alphas=DEFAULT_ALPHAS if alphas is None else alphas, seed=cv_seed)
@@ -115,34 +113,31 @@ class ExplainedVarianceNull:
         self._col_sumsq = (rates_z ** 2).sum(axis=0)
         self._units_t = backend.to_device(units_z.T.astype(dtype))
         self._rates_t = backend.to_device(rates_z.T.astype(dtype))
-        self._rates_sq_t = backend.to_device((rates_z ** 2).T.astype(dtype))
-        # per fold: P_f on its test rows, plus a row of ones for the test sums
-        self._test_right = [backend.to_device(np.vstack([f.test_basis[k][rows].T, np.ones(rows.size)]).astype(dtype))
-                            for k, rows in enumerate(self._test_rows)]
-        self._ones = [backend.to_device(np.ones((1, rows.size), dtype=dtype)) for rows in self._test_rows]
+        # fold indicators [F, n] against [y, y^2]: the test-set sums of y and y^2
+        self._fold_t = backend.to_device((f.fold[None, :] == np.arange(f.n_folds)[:, None]).astype(dtype))
+        self._rates_and_squares_t = backend.to_device(np.hstack([rates_z, rates_z ** 2]).T.astype(dtype))
+        self._test_basis_t = [backend.to_device(f.test_basis[k][rows].T.astype(dtype))  # P_f on its test rows
+                              for k, rows in enumerate(self._test_rows)]
 
     def bytes_per_permutation(self, itemsize: int) -> int:
         k, m = self._units_t.shape[0], self._rates_t.shape[0]
         n_folds = self.folds.n_folds
-        gathers = k * self.n * itemsize + 2 * m * self.n * itemsize
-        return gathers + 8 * m * (k + 1) * (4 * n_folds + 4)
+        gathers = (k + n_folds) * self.n * itemsize + m * self.n * itemsize
+        return gathers + 8 * m * (k + 2) * (5 * n_folds + 2)
 
     def __call__(self, perms: np.ndarray, inverse: np.ndarray) -> dict[str, np.ndarray]:
         f = self.folds
         g = self.backend.gather_products
-        full = np.asarray(g(self._units_t, self._rates_t, inverse), dtype=np.float64)     # X^T y [c, K, M]
-        total = np.einsum("fkj,ckm->cfjm", self._v, full) \
-            + self._z_mean[None, :, :, None] * self._col_sum                               # Z_f^T y [c, F, K, M]
-        test = []
-        test_sumsq = []
-        for k, rows in enumerate(self._test_rows):
-            index = perms[:, rows]                        # y[test rows] = rates[perm[test rows]]
-            test.append(np.asarray(g(self._rates_t, self._test_right[k], index), dtype=np.float64))  # [c, M, K+1]
-            test_sumsq.append(np.asarray(g(self._rates_sq_t, self._ones[k], index), dtype=np.float64)[..., 0])
-        test = np.stack(test, axis=1)                     # [c, F, M, K+1]
-        test_proj = np.swapaxes(test[..., :-1], -1, -2)  # [c, F, K, M]
-        test_sum = test[..., -1]                          # [c, F, M]
-        test_sumsq = np.stack(test_sumsq, axis=1)         # [c, F, M]
+        m = self._rates_t.shape[0]
+        full = np.asarray(g(self._units_t, self._rates_t, inverse), dtype=np.float64)      # X^T y [c, K, M]
+        total = np.swapaxes(self._v, -1, -2) @ full[:, None] \
+            + self._z_mean[None, :, :, None] * self._col_sum                                # Z_f^T y [c, F, K, M]
+        sums = np.asarray(g(self._fold_t, self._rates_and_squares_t, inverse), dtype=np.float64)  # [c, F, 2M]
+        test_sum, test_sumsq = sums[..., :m], sums[..., m:]
+        # y[test rows of f] = rates[perm[test rows of f]]: gather those rows of the responses
+        test_proj = np.stack([np.asarray(g(self._rates_t, basis_t, perms[:, rows]), dtype=np.float64)
+                              for basis_t, rows in zip(self._test_basis_t, self._test_rows)], axis=1)
+        test_proj = np.swapaxes(test_proj, -1, -2)                                         # P_f^T y_test [c, F, K, M]
         products = FoldProducts(
             train_proj=(total - test_proj) * self._inv_s[None, :, :, None],
             test_proj=test_proj,
