@@ -116,16 +116,22 @@ def test_seed_determines_everything(factors):
     np.testing.assert_array_equal(a.trials, b.trials)
     np.testing.assert_array_equal(a.tuning.axes, b.tuning.axes)
     assert not np.array_equal(a.rates, c.rates)
-    # the same seed gives the same neurons on other stimuli; trials are the same without keeping them
+    # the same seed gives the same neurons on other stimuli
     d = simulate_population(factors[100:300], n_neurons=20, n_trials=3, seed=11, keep_trials=False)
     np.testing.assert_array_equal(d.tuning.gain, a.tuning.gain)
     assert d.trials is None
 
 
-def test_keep_trials_does_not_change_rates(factors):
-    kept = simulate_population(factors[:200], n_neurons=10, n_trials=4, seed=3)
-    dropped = simulate_population(factors[:200], n_neurons=10, n_trials=4, seed=3, keep_trials=False)
-    np.testing.assert_array_equal(kept.rates, dropped.rates)
+def test_rates_without_trials_have_the_distribution_of_a_trial_mean():
+    """keep_trials=False draws the trial sum directly: rates ~ Poisson(T * lambda * w) / (T * w)."""
+    one_face = np.tile(np.random.default_rng(0).uniform(-1, 1, size=(1, N_FACTORS)), (4000, 1))
+    resp = simulate_population(one_face, n_neurons=5, n_trials=4, seed=3, keep_trials=False)
+    lam = resp.tuning.rates(one_face[:1])[0]
+    assert resp.trials is None
+    se = np.sqrt(lam / (4 * 0.25) / 4000)
+    assert (np.abs(resp.rates.mean(axis=0) - lam) < 4 * se).all()
+    np.testing.assert_allclose(resp.rates.var(axis=0), lam / (4 * 0.25), rtol=0.1)
+    np.testing.assert_array_equal(resp.rates * 4 * 0.25, np.round(resp.rates * 4 * 0.25))  # whole spike counts
 
 
 def test_reusing_a_tuning_simulates_the_same_neurons_on_new_stimuli(factors):

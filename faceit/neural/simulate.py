@@ -74,7 +74,8 @@ def simulate_population(factors, n_neurons: int | None = None, tuning: str | Tun
     tuning: "axis" | "sparse" | "mixed", or a :class:`Tuning` to reuse a population on new stimuli
         (for example held-out images); then pass a different ``seed`` for independent trial noise.
     n_trials: repeats per stimulus; window_s: counting window per trial in seconds.
-    keep_trials: keep trials [S, N, T] (float32 spikes/s) or only their mean.
+    keep_trials: keep trials [S, N, T] (float32 spikes/s), or draw only their sum (one Poisson draw per
+        stimulus and neuron: T times faster, the same distribution of rates, other random numbers).
     Returns Responses with rates float [S, N] in spikes/s and the ground truth on ``.tuning``.
     The tuning is drawn from ``seed`` alone, so the same seed gives the same neurons on any stimuli.
     """
@@ -105,15 +106,18 @@ def simulate_population(factors, n_neurons: int | None = None, tuning: str | Tun
     rng = np.random.default_rng(noise_seed)
     rates = np.empty((n_stim, n_neurons))
     trials = np.empty((n_stim, n_neurons, n_trials), dtype=np.float32) if keep_trials else None
-    block = max(1, _DRAWS_PER_BLOCK // (n_neurons * n_trials))
+    block = max(1, _DRAWS_PER_BLOCK // (n_neurons * (n_trials if keep_trials else 1)))
     show = (n_stim > 4 * block) if progress is None else progress
     with tqdm(total=n_stim, desc="simulating trials", unit="stimuli", disable=not show, leave=False) as bar:
         for start in range(0, n_stim, block):
             stop = min(start + block, n_stim)
-            counts = rng.poisson(expected[start:stop, :, None] * window_s, size=(stop - start, n_neurons, n_trials))
-            rates[start:stop] = counts.mean(axis=2) / window_s
             if keep_trials:
+                counts = rng.poisson(expected[start:stop, :, None] * window_s, size=(stop - start, n_neurons, n_trials))
+                rates[start:stop] = counts.mean(axis=2) / window_s
                 trials[start:stop] = counts / window_s  # multiples of 4 for 0.25 s: exact in float32
+            else:  # a sum of T Poisson(mu) counts is Poisson(T mu): one draw instead of T
+                total = rng.poisson(expected[start:stop] * (window_s * n_trials))
+                rates[start:stop] = total / (window_s * n_trials)
             bar.update(stop - start)
     metadata = {"source": "faceit.neural.simulate_population", "tuning": tuning.kind, "seed": seed,
                 "n_trials": n_trials, "window_s": window_s, "units": "spikes/s"}
