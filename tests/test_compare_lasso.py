@@ -121,3 +121,16 @@ def test_bad_input_raises_faceit_errors(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert lasso_gram(g, c[:, :0], 0.1, 150).shape == (7, 0)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(5, 40), k=st.integers(1, 6), alpha=st.floats(1e-3, 1.0), seed=st.integers(0, 2 ** 31))
+def test_property_matches_sklearn_on_random_problems(n, k, alpha, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, k)) * rng.uniform(0.1, 3, k)
+    y = rng.standard_normal((n, 2))
+    w = lasso_gram(x.T @ x, x.T @ y, alpha, n, yty=(y ** 2).sum(0), tol=1e-12, max_iter=100_000)
+    np.testing.assert_allclose(w, _sklearn(x, y, alpha), atol=1e-7)

@@ -9,6 +9,7 @@ columns back to the caller's column numbers.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,9 +41,13 @@ def standardized(x: np.ndarray, index: np.ndarray, name: str) -> tuple[np.ndarra
     """Z-score the columns of ``x``, drop constant ones; return (z, kept column numbers)."""
     if x.shape[0] < 2:
         raise DataError(f"{name}: need at least 2 stimuli (rows) to standardise, got {x.shape[0]}")
-    z, kept = zscore_columns(x, name)
+    z, kept = zscore_columns(x, name, warn=False)
     if kept.size == 0:
         raise DataError(f"{name}: every column is constant over the stimuli; nothing to compare")
+    if kept.size < x.shape[1]:
+        dropped = np.setdiff1d(np.arange(x.shape[1]), kept)
+        warnings.warn(f"{name}: dropped {dropped.size} constant column(s) {dropped[:10].tolist()}"
+                      f"{'...' if dropped.size > 10 else ''}", stacklevel=3)
     return z, index[kept]
 
 
