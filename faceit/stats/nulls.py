@@ -21,10 +21,10 @@ from ..compare.ridge import DEFAULT_ALPHAS, FoldProducts, RidgeFolds
 class _CrossProductNull:
     """Shared part: X^T Y[perm] [c, K, M] for a chunk, by gathering rows of the units."""
 
-    def __init__(self, units_z: np.ndarray, rates_z: np.ndarray, backend, dtype):
+    def __init__(self, units_z: np.ndarray, rates_z: np.ndarray, backend, dtype, scale: float = 1.0):
         self.n = units_z.shape[0]
         self.backend = backend
-        self._units_t = backend.to_device(units_z.T.astype(dtype))
+        self._units_t = backend.to_device((units_z.T * scale).astype(dtype))
         self._rates_t = backend.to_device(rates_z.T.astype(dtype))
 
     def bytes_per_permutation(self, itemsize: int) -> int:
@@ -33,7 +33,7 @@ class _CrossProductNull:
         return k * (self.n * itemsize + m * (itemsize + 3 * 8))
 
     def cross_products(self, inverse: np.ndarray) -> np.ndarray:
-        """X^T Y[perm] for every permutation of the chunk: float64 [c, K, M], C-ordered."""
+        """scale * X^T Y[perm] for every permutation of the chunk: float64 [c, K, M], C-ordered."""
         products = self.backend.gather_products(self._units_t, self._rates_t, inverse)
         return np.asarray(products, dtype=np.float64, order="C")
 
@@ -48,13 +48,12 @@ class MatchedRNull(_CrossProductNull):
     keys = ("null", "null_max")
 
     def __init__(self, units_z, rates_z, backend, dtype=np.float64):
-        super().__init__(units_z, rates_z, backend, dtype)
+        super().__init__(units_z, rates_z, backend, dtype, scale=1.0 / units_z.shape[0])  # products are r
         self.observed_pairs = match_correlations(units_z.T @ rates_z / self.n)  # (unit pos, neuron pos, r)
         self.observed = float(np.abs(self.observed_pairs[2]).mean())
 
     def __call__(self, perms: np.ndarray, inverse: np.ndarray) -> dict[str, np.ndarray]:
         r = self.cross_products(inverse)
-        r *= 1.0 / self.n
         matched = np.abs(match_correlations(r)[2])  # [c, P]
         return {"null": matched.mean(axis=1), "null_max": matched.max(axis=1)}
 
