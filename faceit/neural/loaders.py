@@ -130,7 +130,13 @@ def _build(fields: dict, keys: dict | None, orientation: str, duplicates: str) -
         return Responses.from_presentations(rates, stimulus_ids, neuron_ids=neuron_ids, metadata=meta)
     if rates is None:
         return Responses.from_trials(trials, stimulus_ids=stimulus_ids, neuron_ids=neuron_ids, metadata=meta)
-    return Responses(rates, trials, stimulus_ids, neuron_ids, metadata=meta)
+    try:
+        return Responses(rates, trials, stimulus_ids, neuron_ids, metadata=meta)
+    except DataError as exc:
+        if "stimulus_ids: duplicate ids" in str(exc):
+            raise DataError(f"{exc}; if rows are repeated presentations of the same stimuli, pass "
+                            "duplicates='trials'") from None
+        raise
 
 
 def _choose(fields: dict, keys: dict | None) -> dict:

@@ -60,7 +60,8 @@ def _presentation_table(nwbfile, name, stimulus_column, path):
             raise DataError(f"{path}: has no intervals table {name!r}; it has {sorted(tables)}")
         table = tables[name]
         if stimulus_column not in table.colnames:
-            raise DataError(f"{path}: table {name!r} has no column {stimulus_column!r} (columns: {list(table.colnames)})")
+            raise DataError(f"{path}: table {name!r} has no column {stimulus_column!r} "
+                            f"(columns: {list(table.colnames)})")
         return name, table
     having = sorted(key for key, table in tables.items() if stimulus_column in table.colnames)
     if len(having) != 1:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_write_bytes
+from .._io import atomic_path
 from .._validation import as_matrix, zscore_columns
 from ..errors import ConfigError, DataError
 from ._checks import as_ids, check_trials, index_of
@@ -20,7 +20,7 @@ from .tuning import Tuning
 FORMAT_VERSION = 1
 
 
-@dataclass
+@dataclass(eq=False)
 class Responses:
     """Responses of N neurons to S stimuli.
 
@@ -175,9 +175,10 @@ class Responses:
             arrays["trials"] = self.trials
         if self.tuning is not None:
             arrays.update(self.tuning.to_arrays())
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, **arrays)
-        atomic_write_bytes(path, buffer.getvalue())
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
         return path
 
 

@@ -23,7 +23,7 @@ from ..errors import DataError
 TUNING_KINDS = ("axis", "sparse", "mixed")
 
 
-@dataclass
+@dataclass(eq=False)
 class Tuning:
     """Ground truth of a simulated population of ``N`` neurons over ``F`` factors.
 
@@ -80,7 +80,8 @@ class Tuning:
         """Noise-free firing rates, float [S, N] in spikes/s, for ``factors`` float [S, F]."""
         factors = as_matrix(factors, "factors")
         if factors.shape[1] != self.n_factors:
-            raise DataError(f"factors has {factors.shape[1]} columns but the tuning was drawn for {self.n_factors} factors")
+            raise DataError(f"factors has {factors.shape[1]} columns but the tuning was drawn for "
+                            f"{self.n_factors} factors")
         drive = self.slope * (factors @ self.axes.T - self.offset)
         return self.baseline + self.gain * np.logaddexp(0.0, drive)
 
