@@ -73,6 +73,13 @@ def test_mat_v5(data, tmp_path):
     check(load_responses(tmp_path / "r.mat", orientation="neurons_stimuli"), data)
 
 
+def test_mat_v5_struct_fields(data, tmp_path):
+    scipy.io.savemat(tmp_path / "r.mat", {"session": {"psth": data["rates"], "info": {"ids": data["neuron_ids"]}}})
+    resp = load_responses(tmp_path / "r.mat", keys={"rates": "session/psth", "neuron_ids": "session/info/ids"})
+    np.testing.assert_allclose(resp.rates, data["rates"])
+    assert resp.neuron_ids.tolist() == data["neuron_ids"].tolist()
+
+
 def test_mat_v5_char_matrix_ids_are_unpadded(tmp_path):
     scipy.io.savemat(tmp_path / "r.mat", {"rates": np.ones((2, 1)), "stimulus_ids": np.array(["ab", "c"])})
     assert load_responses(tmp_path / "r.mat").stimulus_ids.tolist() == ["ab", "c"]

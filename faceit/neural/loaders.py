@@ -38,7 +38,8 @@ def load_responses(path, *, keys: dict | None = None, orientation: str = "stimul
     """Read responses from ``path``; the format follows the extension.
 
     keys: array files only; maps fields ("rates", "trials", "stimulus_ids", "neuron_ids") to the
-        names in the file, e.g. ``{"rates": "psth"}`` or ``{"rates": "session1/psth"}`` in HDF5.
+        names in the file, e.g. ``{"rates": "psth"}``, or ``{"rates": "session1/psth"}`` for a dataset
+        in an HDF5 group or a field of a MATLAB struct.
     orientation: "stimuli_neurons" (rows are stimuli) or "neurons_stimuli" (rows are neurons, as
         many MATLAB pipelines store them; trials then [neurons, stimuli, trials]).
     duplicates: "error" (default: repeated stimulus ids are a DataError) or "trials" (rows are
@@ -211,7 +212,20 @@ def _read_mat_v5(path: Path) -> dict:
         data = loadmat(path, chars_as_strings=True)
     except Exception as exc:  # scipy raises MatReadError, ValueError, TypeError... on damaged files
         raise DataError(f"cannot be read as a MATLAB file, it may be corrupt or truncated ({exc})") from None
-    return {name: _matlab_cellstr(value) for name, value in data.items() if not name.startswith("__")}
+    fields = {}
+    for name, value in data.items():
+        if not name.startswith("__"):
+            _flatten_mat_struct(name, value, fields)
+    return fields
+
+
+def _flatten_mat_struct(name: str, value, fields: dict) -> None:
+    """Add a MATLAB variable to ``fields``; fields of a scalar struct become "name/field" (as in HDF5)."""
+    if isinstance(value, np.ndarray) and value.dtype.names and value.size == 1:
+        for field in value.dtype.names:
+            _flatten_mat_struct(f"{name}/{field}", value[field].item(), fields)
+    else:
+        fields[name] = _matlab_cellstr(value)
 
 
 def _matlab_cellstr(value):

@@ -30,10 +30,13 @@ def read_nwb(path, window=None, presentations: str | None = None, stimulus_colum
     window = check_window(DEFAULT_WINDOW if window is None else window)
     try:
         io = NWBHDF5IO(str(path), mode="r")
-        nwbfile = io.read()
     except Exception as exc:  # h5py, hdmf and pynwb each raise their own types on damaged files
         raise DataError(f"{path}: cannot be read as an NWB file ({type(exc).__name__}: {exc})") from None
     with io:
+        try:
+            nwbfile = io.read()
+        except Exception as exc:
+            raise DataError(f"{path}: cannot be read as an NWB file ({type(exc).__name__}: {exc})") from None
         units = nwbfile.units
         if units is None or len(units) == 0:
             raise DataError(f"{path}: has no units table (nwbfile.units); faceit needs spike times per unit")
