@@ -159,3 +159,12 @@ def test_bad_input_gets_clear_errors(data):
         permutation_test(units, rates, dtype="float16", progress=False)
     with pytest.raises(ConfigError, match="chunk_size"):
         permutation_test(units, rates, chunk_size=0, progress=False)
+
+
+def test_more_units_than_neurons(rng):
+    """Rectangular the other way: every neuron gets a distinct unit, the pairs are the neurons' count."""
+    units, rates = rng.standard_normal((60, 6)), rng.standard_normal((60, 3))
+    result = permutation_test(units, rates, n_permutations=15, seed=9, progress=False)
+    perms = shuffles.permutations(9, 60, 0, 15)
+    np.testing.assert_allclose(result.null, [matched_r_reference(units, rates[p]).mean() for p in perms], rtol=1e-12)
+    assert result.pair_p_values.shape == (3,)
