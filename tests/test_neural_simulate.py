@@ -142,6 +142,13 @@ def test_reusing_a_tuning_simulates_the_same_neurons_on_new_stimuli(factors):
     assert np.abs(test.rates - true).mean() < 0.1 * true.mean()
     with pytest.raises(ConfigError, match="n_neurons"):
         simulate_population(factors[:10], n_neurons=5, tuning=train.tuning)
+    # the same seed on other stimuli gives independent trial noise, even when the stimuli are
+    # almost the same (a shared random stream would give almost the same counts)
+    a = simulate_population(factors[:700], tuning=train.tuning, n_trials=1, seed=0)
+    b = simulate_population(factors[:700] + 1e-9, tuning=train.tuning, n_trials=1, seed=0)
+    noise_a = a.rates - train.tuning.rates(factors[:700])
+    noise_b = b.rates - train.tuning.rates(factors[:700] + 1e-9)
+    assert abs(np.corrcoef(noise_a.ravel(), noise_b.ravel())[0, 1]) < 0.05
     with pytest.raises(DataError, match="columns"):
         simulate_population(factors[:10, :3], tuning=train.tuning)
 

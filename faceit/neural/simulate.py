@@ -14,6 +14,8 @@ For factors uniform in [-1, 1] this gives peak rates from about 10 to about 100 
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -72,7 +74,8 @@ def simulate_population(factors, n_neurons: int | None = None, tuning: str | Tun
         or a Stimuli with known factors (its ids then become the stimulus ids).
     n_neurons: population size (default 159); with a Tuning it defaults to (and must equal) its size.
     tuning: "axis" | "sparse" | "mixed", or a :class:`Tuning` to reuse a population on new stimuli
-        (for example held-out images); then pass a different ``seed`` for independent trial noise.
+        (for example held-out images). Trial noise depends on the seed and the factors, so other
+        stimuli get independent noise even with the same seed.
     n_trials: repeats per stimulus; window_s: counting window per trial in seconds.
     keep_trials: keep trials [S, N, T] (float32 spikes/s), or draw only their sum (one Poisson draw per
         stimulus and neuron: T times faster, the same distribution of rates, other random numbers).
@@ -89,7 +92,12 @@ def simulate_population(factors, n_neurons: int | None = None, tuning: str | Tun
     window_s = float(window_s)
     if not window_s > 0:
         raise ConfigError(f"window_s must be > 0 seconds, got {window_s}")
-    tuning_seed, noise_seed = np.random.SeedSequence(seed).spawn(2)
+    root = np.random.SeedSequence(seed)
+    tuning_seed = root.spawn(1)[0]
+    # Trial noise depends on the seed and on the stimuli: the same neurons (a reused Tuning) on other
+    # stimuli get independent noise even with the same seed.
+    digest = int.from_bytes(hashlib.blake2b(factors.tobytes(), digest_size=8).digest(), "little")
+    noise_seed = np.random.SeedSequence([root.entropy, digest])
     if isinstance(tuning, Tuning):
         if n_neurons is not None and n_neurons != tuning.n_neurons:
             raise ConfigError(f"n_neurons={n_neurons} but the given tuning has {tuning.n_neurons} neurons")
