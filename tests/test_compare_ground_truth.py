@@ -115,3 +115,15 @@ def test_bad_input(factors):
         dci(factors, factors, importance="gbt")
     with pytest.raises(ConfigError, match="test_fraction"):
         dci(factors, factors, test_fraction=1.5)
+
+
+def test_collapsed_representation_scores_zero(factors):
+    from faceit.representation import Representation
+
+    rep = Representation(factors, kl=np.zeros(4), name="collapsed")
+    with pytest.warns(UserWarning, match="'collapsed' has no informative unit"):
+        assert mig(rep, factors) == 0.0
+    with pytest.warns(UserWarning, match="no informative unit"):
+        assert dci(rep, factors, "lasso").completeness == 0.0
+    informative_only = Representation(np.c_[factors, np.zeros(1200)], kl=np.r_[np.ones(4), 0.0])
+    assert mig(informative_only, factors) == pytest.approx(mig(factors, factors))

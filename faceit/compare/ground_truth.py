@@ -5,7 +5,8 @@
     sap(units, factors)  Separated Attribute Predictability (Kumar et al. 2018)
 
 units: [N, K] array or Representation (informative units); factors: [N, F] continuous (or
-discrete codes). Constant units carry no information: they score 0 everywhere, with a warning.
+discrete codes). Constant units carry no information: they score 0 everywhere, with a warning;
+so does a Representation without informative units (a collapsed model).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from .._validation import as_matrix, check_choice, check_positive_int, check_same_rows
 from ..errors import ConfigError, DataError
+from ..representation import Representation
 from ._inputs import unit_matrix
 from .alignment import alignment_from_weights
 from .lasso import lasso_gram
@@ -25,8 +27,13 @@ IMPORTANCES = ("random_forest", "lasso")
 
 
 def _inputs(units, factors, *, min_rows: int = 2):
-    u, _ = unit_matrix(units)
     f = as_matrix(factors, "factors")
+    if isinstance(units, Representation) and units.n_informative == 0:  # a collapsed model scores 0
+        warnings.warn(f"units: representation {units.name!r} has no informative unit and scores 0", stacklevel=3)
+        u = np.zeros((units.units.shape[0], 1))
+        check_same_rows(u, "units", f, "factors")
+        return u, f, np.zeros(1, bool)
+    u, _ = unit_matrix(units)
     check_same_rows(u, "units", f, "factors")
     if u.shape[0] < min_rows:
         raise DataError(f"units: need at least {min_rows} samples, got {u.shape[0]}")
@@ -74,9 +81,10 @@ def mig(units, factors, n_bins: int = 20) -> float:
     entropy in nats from the plug-in estimate. 1 = each factor captured by exactly one unit.
     """
     n_bins = check_positive_int(n_bins, "n_bins", minimum=2)
-    u, f, _ = _inputs(units, factors)
+    u, f, varying = _inputs(units, factors)
     fc = discretize(f, n_bins)
-    mi = mutual_information(discretize(u, n_bins), fc, n_bins)            # [K, F]
+    mi = np.maximum(mutual_information(discretize(u, n_bins), fc, n_bins), 0.0)  # [K, F]; >= 0 up to rounding
+    mi[~varying] = 0.0
     entropy = np.diagonal(mutual_information(fc, fc, n_bins))              # H(v_k) = I(v_k; v_k)
     return float(np.mean(_top_gap(mi) / entropy))
 
