@@ -54,6 +54,14 @@ def test_rendering_does_not_depend_on_batching():
         np.testing.assert_allclose(l1[0], lm[i])
 
 
+def test_threads_do_not_change_the_result():
+    f = WORLDS["default"].sample(700, np.random.default_rng(4))  # several chunks
+    one = render_faces(f, size=32, n_threads=1)
+    two = render_faces(f, size=32, n_threads=3)
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1], two[1])
+
+
 @pytest.mark.parametrize("world", sorted(WORLDS))
 def test_each_factor_is_recoverable_from_pixels_of_held_out_faces(world):
     train = synthetic_faces(700, seed=1, size=32, world=world)

@@ -76,11 +76,16 @@ class FaceParams:
         return FaceParams(**out)
 
 
-def draw_faces(params: FaceParams, n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+def draw_faces(params: FaceParams, n: int, size: int, out: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Paint ``n`` faces: float32 images [n, size, size, 3] in [0, 1] and landmarks float64 [n, L, 2]
-    in pixel coordinates (the centre of pixel (row i, column j) is (x=j, y=i))."""
+    in pixel coordinates (the centre of pixel (row i, column j) is (x=j, y=i)).
+
+    The images are a channels-last view of a channels-first buffer (``out`` [>= n, 3, size, size]
+    float32 if given, reused).
+    """
     p = params.batch(n)
-    cv = Canvas(n, size, BACKGROUND)
+    cv = Canvas(n, size, BACKGROUND, out=out)
     skin = p.skin
 
     # Large parts first (shared shapes are composited in one matrix product, see Canvas).

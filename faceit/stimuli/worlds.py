@@ -105,10 +105,14 @@ class World:
                             f"is outside its range [{lo[j]:g}, {hi[j]:g}]")
         return np.clip(arr, lo, hi)
 
-    def render_float(self, factors: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """Paint validated factors [N, F]: float32 images [N, size, size, 3] in [0, 1] and landmarks [N, L, 2]."""
+    def render_float(self, factors: np.ndarray, size: int, out: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Paint validated factors [N, F]: float32 images [N, size, size, 3] in [0, 1] and landmarks [N, L, 2].
+
+        ``out``: a reusable float32 buffer [>= N, 3, size, size]; the images are a view of it.
+        """
         named = {f.name: factors[:, j].astype(np.float32) for j, f in enumerate(self.factors)}
-        return draw_faces(self.to_params(named), factors.shape[0], size)
+        return draw_faces(self.to_params(named), factors.shape[0], size, out=out)
 
 
 def hair_colour(f: np.ndarray) -> np.ndarray:
