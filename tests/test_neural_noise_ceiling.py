@@ -137,3 +137,9 @@ def test_no_runtime_warnings_on_clean_data(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         noise_ceiling(rng.normal(size=(20, 3, 4)), n_splits=10)
+
+
+def test_float32_trials_give_the_float64_result(rng):
+    trials = rng.poisson(rng.gamma(2, 4, size=(50, 6, 1)), size=(50, 6, 6)) / 0.25
+    np.testing.assert_allclose(noise_ceiling(trials.astype(np.float32), n_splits=10),
+                               noise_ceiling(trials, n_splits=10), rtol=1e-5)

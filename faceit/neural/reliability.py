@@ -53,9 +53,10 @@ def split_half_correlations(trials, n_splits: int = 100, seed: int = 0) -> np.nd
         s, n = (int(i) for i in np.argwhere(n_recorded < 2)[0])
         raise DataError(f"trials: stimulus {s}, neuron {n} has {int(n_recorded[s, n])} recorded trial(s); "
                         "a split-half noise ceiling needs at least 2 per stimulus and neuron")
+    # float32 trials (large simulated populations) stay float32 in the products; r is float64
     groups = [(neurons, recorded[:, neurons[0], :],
-               np.ascontiguousarray(np.where(recorded[:, neurons, :], trials[:, neurons, :], 0.0)
-                                    .transpose(0, 2, 1), dtype=np.float64))  # [S, T, n]
+               np.ascontiguousarray(np.where(recorded[:, neurons, :], trials[:, neurons, :], 0)
+                                    .transpose(0, 2, 1), dtype=trials.dtype))  # [S, T, n]
               for neurons in _same_pattern_groups(recorded)]
 
     rng = np.random.default_rng(seed)
@@ -67,8 +68,9 @@ def split_half_correlations(trials, n_splits: int = 100, seed: int = 0) -> np.nd
         # recorded-trial pattern, not on the chunk size or on the other neurons.
         keys = rng.random((b, n_stim, n_trials)).transpose(1, 0, 2)
         for neurons, mask, data in groups:
-            weight_a, weight_b = _half_weights(keys, mask)
-            out[start:start + b, neurons] = _pearson_over_stimuli(weight_a @ data, weight_b @ data)
+            weight_a, weight_b = (w.astype(data.dtype) for w in _half_weights(keys, mask))
+            out[start:start + b, neurons] = _pearson_over_stimuli((weight_a @ data).astype(np.float64, copy=False),
+                                                                  (weight_b @ data).astype(np.float64, copy=False))
     return out
 
 
