@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_real_array, check_choice, check_finite, check_positive_int
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ._inputs import paired
 from .lasso import lasso_gram
 
@@ -51,7 +51,7 @@ def alignment_from_weights(weights, method: str = "entropy", *, return_rho: bool
     check_choice(method, "method", METHODS)
     r = np.abs(check_finite(as_real_array(weights, "weights"), "weights"))
     if r.ndim < 2:
-        raise ConfigError(f"weights: expected [..., K, N], got shape {r.shape}")
+        raise DataError(f"weights: expected [..., K, N], got shape {r.shape}")
     k = r.shape[-2]
     per_neuron_sum = r.sum(axis=-2)  # [..., N]
     total = per_neuron_sum.sum(axis=-1, keepdims=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_matrix, as_real_array, check_finite, check_positive_int
+from .._validation import as_matrix, as_real_array, check_finite
 from ..errors import ConfigError, DataError
 from ._inputs import paired
 
