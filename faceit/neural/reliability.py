@@ -69,8 +69,9 @@ def split_half_correlations(trials, n_splits: int = 100, seed: int = 0) -> np.nd
         keys = rng.random((b, n_stim, n_trials)).transpose(1, 0, 2)
         for neurons, mask, data in groups:
             weight_a, weight_b = (w.astype(data.dtype) for w in _half_weights(keys, mask))
-            out[start:start + b, neurons] = _pearson_over_stimuli((weight_a @ data).astype(np.float64, copy=False),
-                                                                  (weight_b @ data).astype(np.float64, copy=False))
+            half_a = (weight_a @ data).astype(np.float64, copy=False)  # [S, b, n] half-means
+            half_b = (weight_b @ data).astype(np.float64, copy=False)
+            out[start:start + b, neurons] = _pearson_over_stimuli(half_a, half_b)
     return out
 
 
