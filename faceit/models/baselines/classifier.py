@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from ..._validation import check_choice, check_positive_int
 from ...errors import CheckpointError, ConfigError, DataError
-from .base import Baseline, as_labels, missing_state
+from .base import Baseline, as_labels, missing_state, read_checkpoint
 from .pca import fit_pca
 
 FEATURES = ("raw", "pca")
@@ -34,24 +34,33 @@ _BATCH_EVAL = 512
 class IdentityCNN(nn.Module):
     """Small convolutional identity classifier for 32x32 or 64x64 RGB faces.
 
-    Three 3x3 convolution + ReLU + 2x2 max-pool stages (32, 64, 128 channels), adaptive average
-    pooling to 4x4, a fully connected penultimate layer of ``hidden`` ReLU units (the features),
-    and a linear read-out to ``n_classes`` identities.
+    Inputs are standardised per channel (``pixel_mean`` / ``pixel_std``, buffers set from the
+    training images). Three stages of 3x3 convolution, batch norm, ReLU and 2x2 max-pool
+    (``width``, 2 ``width``, 4 ``width`` channels), adaptive average pooling to 4x4, a fully
+    connected penultimate layer of ``hidden`` units (batch norm, ReLU: the features), and a
+    linear read-out to ``n_classes`` identities.
     """
 
-    def __init__(self, n_classes: int, hidden: int = 128, in_channels: int = 3):
+    def __init__(self, n_classes: int, hidden: int = 128, in_channels: int = 3, width: int = 16):
         super().__init__()
+        self.register_buffer("pixel_mean", torch.zeros(1, in_channels, 1, 1))
+        self.register_buffer("pixel_std", torch.ones(1, in_channels, 1, 1))
         layers, c = [], in_channels
-        for width in (32, 64, 128):
-            layers += [nn.Conv2d(c, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
-            c = width
+        for w in (width, 2 * width, 4 * width):
+            layers += [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(), nn.MaxPool2d(2)]
+            c = w
         self.trunk = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(4), nn.Flatten())
-        self.penultimate = nn.Sequential(nn.Linear(c * 16, hidden), nn.ReLU())
+        self.penultimate = nn.Sequential(nn.Linear(c * 16, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU())
         self.readout = nn.Linear(hidden, n_classes)
+
+    def set_input_statistics(self, images: torch.Tensor) -> None:
+        """Per-channel mean and std of training images [N, C, H, W] for input standardisation."""
+        self.pixel_mean.copy_(images.mean(dim=(0, 2, 3), keepdim=True))
+        self.pixel_std.copy_(images.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-3))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate units [B, hidden] for images [B, C, H, W] in [0, 1]."""
-        return self.penultimate(self.trunk(x))
+        return self.penultimate(self.trunk((x - self.pixel_mean) / self.pixel_std))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.readout(self.features(x))
@@ -84,7 +93,7 @@ class IdentityClassifier(Baseline):
 
     family = "classifier"
 
-    def __init__(self, features: str = "raw", hidden: int = 128, n_pca: int = 50, epochs: int = 20,
+    def __init__(self, features: str = "raw", hidden: int = 128, n_pca: int = 50, epochs: int = 15,
                  batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 0.0, seed: int = 0,
                  backbone: nn.Module | None = None, feature_layer: str | None = None,
                  input_size: int | None = None, input_mean=None, input_std=None,
@@ -246,9 +255,10 @@ class IdentityClassifier(Baseline):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             net = IdentityCNN(len(self.classes_), self.hidden, images.shape[-1])
+        x_all = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+        net.set_input_statistics(x_all)
         net.to(dev).train()
         optimizer = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        x_all = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
         y_all = torch.from_numpy(codes)
         order_rng = np.random.default_rng(self.seed)
         self.history_ = []
@@ -259,13 +269,15 @@ class IdentityClassifier(Baseline):
             total_loss, correct = 0.0, 0
             for start in range(0, len(order), self.batch_size):
                 idx = order[start:start + self.batch_size]
+                if len(idx) < 2:  # batch norm needs two images; a lone leftover waits for the next epoch
+                    continue
                 x, y = self._prepare(x_all[idx].to(dev)), y_all[idx].to(dev)
                 logits = net(x)
                 loss = F.cross_entropy(logits, y)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                total_loss += float(loss) * len(idx)
+                total_loss += float(loss.detach()) * len(idx)
                 correct += int((logits.argmax(1) == y).sum())
             entry = {"epoch": epoch + 1, "loss": total_loss / len(codes), "accuracy": correct / len(codes)}
             self.history_.append(entry)
@@ -273,6 +285,18 @@ class IdentityClassifier(Baseline):
         self.net_ = net.eval()
 
     # ------------------------------------------------------------------ save / load
+    @classmethod
+    def load(cls, path, backbone: nn.Module | None = None, **kwargs) -> IdentityClassifier:
+        """Read a classifier written by :meth:`save`; one fitted on a backbone needs that backbone again."""
+        kind, config, _ = read_checkpoint(path)
+        meta = config.get("fitted", {}) if kind == cls.__name__ else {}
+        if "backbone_sha256" in meta and backbone is None:
+            raise CheckpointError(f"{path}: was fitted on a {meta['backbone']} backbone; "
+                                  "pass the same network: load(path, backbone=...)")
+        if backbone is not None:
+            kwargs["backbone"] = backbone
+        return super().load(path, **kwargs)
+
     def _get_state(self):
         arrays = {"n_features": np.array([self.n_features_], np.int64)}
         if self.features == "pca":
@@ -292,9 +316,6 @@ class IdentityClassifier(Baseline):
         if self.features == "pca":
             self.pca_mean_, self.pca_components_ = arrays["pca_mean"], arrays["pca_components"]
         if "backbone_sha256" in meta:
-            if self.backbone is None:
-                raise CheckpointError(f"{path}: was fitted on a {meta['backbone']} backbone; "
-                                      "pass the same network: load(path, backbone=...)")
             if state_fingerprint(self.backbone) != meta["backbone_sha256"]:
                 raise CheckpointError(f"{path}: the backbone passed has different weights from the one it was fitted on")
             return

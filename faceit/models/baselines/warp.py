@@ -79,18 +79,23 @@ def locate(points: np.ndarray, vertices: np.ndarray, triangles: np.ndarray) -> t
 class PiecewiseAffineWarp:
     """Warps images [N, H, W, C] between per-image landmark shapes [N, L, 2] and ``reference`` [L, 2]."""
 
-    def __init__(self, reference: np.ndarray, height: int, width: int):
+    def __init__(self, reference: np.ndarray, height: int, width: int, scale: int = 1):
         reference = np.asarray(reference, dtype=np.float64)
         if reference.ndim != 2 or reference.shape[1] != 2 or reference.shape[0] < 3:
             raise DataError(f"reference shape: expected [L >= 3, 2] landmarks, got {reference.shape}")
-        self.height, self.width = int(height), int(width)
+        self.height, self.width, self.scale = int(height), int(width), int(scale)
+        self.texture_height, self.texture_width = self.scale * self.height, self.scale * self.width
         self.n_landmarks = reference.shape[0]
         self.anchors = border_anchors(self.height, self.width)
-        self.vertices = np.concatenate([reference, self.anchors])               # [V, 2]
+        # Texture-frame vertices: the reference (image pixels) magnified ``scale`` times.
+        self.vertices = np.concatenate([self.to_texture_frame(reference),
+                                        border_anchors(self.texture_height, self.texture_width)])  # [V, 2]
         mesh = Delaunay(self.vertices)
         self.triangles = mesh.simplices.astype(np.int64)                          # [T, 3]
+        ys, xs = np.mgrid[0:self.texture_height, 0:self.texture_width]
+        self.pixels = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)  # texture frame [P, 2]
         ys, xs = np.mgrid[0:self.height, 0:self.width]
-        self.pixels = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)  # [P, 2]
+        self.image_pixels = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
         # Precomputed once: triangle and barycentric coordinates of every reference-frame pixel.
         simplex = mesh.find_simplex(self.pixels)
         if (simplex < 0).any():  # only landmarks far outside the frame can leave pixels uncovered
@@ -101,6 +106,10 @@ class PiecewiseAffineWarp:
             b = np.einsum("pij,pj->pi", t[:, :2], self.pixels - t[:, 2])
             self.pixel_triangle = simplex.astype(np.int64)
             self.pixel_bary = np.concatenate([b, 1.0 - b.sum(axis=1, keepdims=True)], axis=1)
+
+    def to_texture_frame(self, points: np.ndarray) -> np.ndarray:
+        """Image-frame pixel coordinates -> texture-frame coordinates (pixel edges stay edges)."""
+        return (points + 0.5) * self.scale - 0.5
 
     def _with_anchors(self, shapes: np.ndarray) -> np.ndarray:
         shapes = np.asarray(shapes, dtype=np.float64)
@@ -115,15 +124,15 @@ class PiecewiseAffineWarp:
         corners = verts[:, self.triangles[self.pixel_triangle]]                   # [N, P, 3, 2]
         src = np.einsum("pk,npkd->npd", self.pixel_bary, corners)
         out = bilinear_sample(images, src[..., 0], src[..., 1])
-        return out.reshape(images.shape[0], self.height, self.width, -1)
+        return out.reshape(images.shape[0], self.texture_height, self.texture_width, -1)
 
     def from_reference(self, textures: np.ndarray, shapes: np.ndarray) -> np.ndarray:
         """Images [N, H, W, C] with the given shapes, rendered from reference-frame textures."""
         verts = self._with_anchors(shapes)
-        out = np.empty((textures.shape[0], self.height * self.width, textures.shape[-1]), textures.dtype)
+        out = np.empty((textures.shape[0], len(self.image_pixels), textures.shape[-1]), textures.dtype)
         for start in range(0, len(verts), _LOCATE_CHUNK):
             sl = slice(start, start + _LOCATE_CHUNK)
-            tri, bary = locate(self.pixels, verts[sl], self.triangles)            # [n, P], [n, P, 3]
+            tri, bary = locate(self.image_pixels, verts[sl], self.triangles)      # [n, P], [n, P, 3]
             corners = self.vertices[self.triangles[tri]]                          # [n, P, 3, 2]
             src = np.einsum("npk,npkd->npd", bary, corners)
             out[sl] = bilinear_sample(textures[sl], src[..., 0], src[..., 1])
