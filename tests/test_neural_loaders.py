@@ -8,6 +8,8 @@ import h5py
 import numpy as np
 import pytest
 import scipy.io
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from faceit.errors import ConfigError, DataError
 from faceit.neural import count_spikes, load_responses
@@ -160,6 +162,16 @@ def test_count_spikes_window_is_half_open(rng):
     np.testing.assert_array_equal(count_spikes(units, onsets, (0.05, 0.30)),
                                   brute_force_counts(units, onsets, 0.05, 0.30))
     assert count_spikes(units, onsets)[0, 0] == 2  # 1.05 counts (start), 1.30 does not (stop)
+
+
+@settings(max_examples=40, deadline=None)
+@given(units=st.lists(st.lists(st.floats(0, 10), max_size=30), min_size=1, max_size=4),
+       onsets=st.lists(st.floats(0, 10), min_size=1, max_size=8),
+       start=st.floats(-0.5, 0.5), length=st.floats(0.01, 1.0))
+def test_count_spikes_matches_brute_force(units, onsets, start, length):
+    spike_times = [np.array(u) for u in units]
+    got = count_spikes(spike_times, np.array(onsets), (start, start + length))
+    np.testing.assert_array_equal(got, brute_force_counts(spike_times, onsets, start, start + length))
 
 
 def write_nwb(path, spike_times, onsets, shown, table="trials", extra_table=False):
