@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from faceit.stimuli import WORLDS, render_faces
-from faceit.stimuli import face as F
+from faceit.stimuli.reference import render_faces_pil
 
 
 def _timed(fn, n_items: int, min_seconds: float = 0.0) -> tuple[float, float]:
@@ -34,52 +34,6 @@ def _timed(fn, n_items: int, min_seconds: float = 0.0) -> tuple[float, float]:
     return reps * n_items / wall, reps * n_items / max(cpu, 1e-9)
 
 
-def _pil_face(p: F.FaceParams, i: int, size: int, supersample: int = 4):
-    """One face drawn with PIL's ImageDraw at ``supersample`` x the size, then downsampled."""
-    from PIL import Image, ImageDraw
-
-    s = size * supersample
-
-    def px(v):
-        return float(v) * s
-
-    def col(c):
-        c = np.asarray(c, dtype=np.float64).reshape(-1, 3)
-        return tuple(int(round(255 * v)) for v in c[min(i, len(c) - 1)])
-
-    def val(v):
-        v = np.asarray(v).reshape(-1)
-        return float(v[min(i, len(v) - 1)])
-
-    def ellipse(draw, cx, cy, rx, ry, colour):
-        draw.ellipse([px(cx - rx), px(cy - ry), px(cx + rx), px(cy + ry)], fill=colour)
-
-    img = Image.new("RGB", (s, s), col(F.BACKGROUND))
-    d = ImageDraw.Draw(img)
-    skin = np.asarray(p.skin, dtype=np.float64).reshape(-1, 3)[min(i, len(np.asarray(p.skin).reshape(-1, 3)) - 1)]
-    d.rounded_rectangle([px(0.4), px(0.7), px(0.6), px(1.3)], radius=px(0.1), fill=col(skin * F.NECK_SHADE))
-    for side, scale in ((-1, val(p.ear_scale_left)), (1, val(p.ear_scale_right))):
-        ellipse(d, 0.5 + side * F.EAR_DX, F.EAR_CY, F.EAR_RX * scale, F.EAR_RY * scale, col(skin * F.EAR_SHADE))
-    hair = Image.new("L", (s, s), 0)
-    ellipse(ImageDraw.Draw(hair), 0.5, F.HAIR_CY, F.HAIR_RX, F.HAIR_RY, 255)
-    left = Image.new("RGB", (s, s), col(p.hair_left))
-    left.paste(col(p.hair_right), (s // 2, 0, s, s))
-    img.paste(left, (0, 0), hair)
-    ellipse(d, F.FACE_CX, F.FACE_CY, val(p.face_rx), val(p.face_ry), col(skin))
-    ellipse(d, 0.5, F.NOSE_CY_TOP + val(p.nose_length) / 2, F.NOSE_RX, val(p.nose_length) / 2, col(skin * F.NOSE_SHADE))
-    by = F.BROW_CY + val(p.brow_dy)
-    for side in (-1, 1):
-        cx = 0.5 + side * F.BROW_DX
-        d.line([px(cx - F.BROW_HALF_LENGTH), px(by), px(cx + F.BROW_HALF_LENGTH), px(by)],
-               fill=col(F.BROW), width=int(px(2 * F.BROW_RADIUS)))
-    for side, r in ((-1, val(p.eye_r_left)), (1, val(p.eye_r_right))):
-        ellipse(d, 0.5 + side * F.EYE_DX, F.EYE_CY, r, r, col(F.EYE))
-    u = np.linspace(-1, 1, F.MOUTH_POINTS)
-    pts = [(px(0.5 + F.MOUTH_HALF_WIDTH * a), px(F.MOUTH_CY - val(p.mouth_curve) * a * a)) for a in u]
-    d.line(pts, fill=col(F.MOUTH), width=max(1, int(px(2 * val(p.mouth_radius)))), joint="curve")
-    return np.asarray(img.resize((size, size), Image.Resampling.BOX))
-
-
 def bench(world: str, size: int, n: int, n_reference: int) -> dict:
     w = WORLDS[world]
     factors = w.sample(n, np.random.default_rng(0))
@@ -90,9 +44,7 @@ def bench(world: str, size: int, n: int, n_reference: int) -> dict:
     loop_wall, _ = _timed(lambda: [render_faces(few[i:i + 1], size=size, world=world) for i in range(len(few))],
                           len(few), 1.0)
 
-    named = {f.name: few[:, j].astype(np.float32) for j, f in enumerate(w.factors)}
-    params = w.to_params(named)
-    pil_wall, _ = _timed(lambda: [_pil_face(params, i, size) for i in range(len(few))], len(few), 1.0)
+    pil_wall, _ = _timed(lambda: render_faces_pil(few, size=size, world=world), len(few), 1.0)
 
     return {
         "benchmark": "stimuli.render_faces", "world": world, "size": size, "n": n,
