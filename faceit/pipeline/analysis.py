@@ -1,0 +1,165 @@
+"""Scores per (model, population) and across models: the numbers behind the report's figures."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..errors import DataError
+from .config import RunConfig
+from .stages import ModelEntry, StimulusSets, subset_representation
+from .store import RunStore
+
+VAE_FAMILIES = ("beta_vae", "vae")
+
+
+def _nan_if_missing(fn):
+    try:
+        return fn()
+    except DataError as exc:
+        warnings.warn(str(exc), stacklevel=2)
+        return None
+
+
+def udr_scores(config: RunConfig, store: RunStore, models: list[ModelEntry], reps: dict) -> dict:
+    """UDR (lasso, paper aggregate) across the VAE-family models; name -> score."""
+    from ..compare import udr
+
+    names = [e.name for e in models if e.family in VAE_FAMILIES]
+    if len(names) < 2:
+        return {}
+    fp = config.fingerprint("stimuli", "models")
+
+    def compute():
+        result = udr([reps[n] for n in names], method="lasso", aggregate="paper")
+        return dict(zip(names, (float(s) for s in result.scores)))
+
+    return store.cached_json("results/udr", fp, compute)
+
+
+def ground_truth_scores(config: RunConfig, store: RunStore, stimuli: StimulusSets, reps: dict) -> dict:
+    """MIG of every model on the synthetic factors (name -> MIG); empty for real stimuli."""
+    from ..compare import mig
+
+    factors = stimuli.experiment.factors
+    if factors is None or config.stimuli.source != "synthetic":
+        return {}
+    fp = config.fingerprint("stimuli", "models")
+    return store.cached_json("results/mig", fp, lambda: {
+        name: float(mig(rep.units[:, rep.informative], factors)) if rep.n_informative else 0.0
+        for name, rep in reps.items()})
+
+
+def analyse_pair(config: RunConfig, entry: ModelEntry, rep, responses, stimuli: StimulusSets) -> dict:
+    """Every score of one model against one population, on the fitting (non-held-out) stimuli."""
+    from ..compare import alignment_score, explained_variance, match_units
+    from ..decode import reconstruct
+    from ..stats import permutation_test
+
+    a = config.analysis
+    fit_rows = np.flatnonzero(~stimuli.test)
+    test_rows = np.flatnonzero(stimuli.test)
+    units = subset_representation(rep, fit_rows)
+    rates = responses.rates[fit_rows]
+    record = {"n_informative": int(rep.n_informative)}
+    if rep.n_informative == 0:
+        warnings.warn(f"{entry.name}: no informative unit; its scores are left empty", stacklevel=2)
+        return record
+
+    align = alignment_score(units, rates, alpha=a.alpha, n_rotations=a.n_rotations, seed=a.seed)
+    matching = match_units(units, rates)
+    fit_ids = stimuli.experiment.ids[fit_rows]
+    ev = explained_variance(units, responses.subset(stimulus_ids=fit_ids), cv=a.cv, seed=a.seed)
+    perm_r = permutation_test(units, rates, "matched_r", n_permutations=a.n_permutations, seed=a.seed,
+                              backend=a.backend, progress=False)
+    perm_a = permutation_test(units, rates, "alignment", n_permutations=a.n_permutations, seed=a.seed,
+                              backend=a.backend, progress=False, alpha=a.alpha)
+    record.update(
+        alignment=align.score, alignment_rotation=align.rotation_control, alignment_p=perm_a.p_value,
+        matched_r=matching.mean_abs_r, matched_r_p=perm_r.p_value,
+        explained_variance=float(np.nanmean(ev.r2)),
+        explained_variance_corrected=(None if ev.r2_ceiling_corrected is None
+                                      else float(np.nanmedian(ev.r2_ceiling_corrected))),
+        per_neuron={"neuron": align.neuron_index.tolist(), "alignment_d": align.per_neuron.tolist(),
+                    "ev_neuron": ev.neuron_index.tolist(), "ev_r2": ev.r2.tolist()},
+        pairs={"unit": matching.unit_index.tolist(), "neuron": matching.neuron_index.tolist(),
+               "r": matching.r.tolist(), "p_fwer": (perm_r.pair_p_values.tolist()
+                                                    if perm_r.pair_p_values is not None else None)},
+        null={"matched_r": perm_r.null.tolist(), "alignment": perm_a.null.tolist()},
+    )
+    train_stim = stimuli.experiment.subset(fit_rows)
+    test_stim = stimuli.experiment.subset(test_rows)
+    rec = _nan_if_missing(lambda: reconstruct(entry.model, train_stim, rates, test_stim,
+                                              responses.rates[test_rows], name=entry.name))
+    if rec is not None:
+        record.update(recon_cosine_distance=rec.median_cosine_distance,
+                      recon_identification=rec.identification_accuracy, recon_pixel_mse=rec.pixel_mse,
+                      recon_n_neurons=rec.n_neurons, recon_distances=rec.cosine_distance.tolist())
+    return record
+
+
+def analyse(config: RunConfig, store: RunStore, stimuli: StimulusSets, populations: dict,
+            models: list[ModelEntry], reps: dict) -> dict:
+    """All scores: {"pairs": {(model, population): record}, "udr": ..., "mig": ..., "controls": ...}."""
+    fp = config.fingerprint("stimuli", "responses", "models", "analysis")
+    udr = udr_scores(config, store, models, reps)
+    mig = ground_truth_scores(config, store, stimuli, reps)
+    jobs = [(e, p) for p in populations for e in models]
+    records = {}
+    for entry, pop in tqdm(jobs, desc="comparing models with neurons", unit="pair"):
+        records[(entry.name, pop)] = store.cached_json(
+            f"results/pairs/{entry.name}__{pop}", fp,
+            lambda: analyse_pair(config, entry, reps[entry.name], populations[pop], stimuli))
+    controls = {pop: store.cached_json(f"results/controls/{pop}", fp,
+                                       lambda: population_controls(config, stimuli, populations[pop], models, reps, udr))
+                for pop in populations}
+    return {"pairs": records, "udr": udr, "mig": mig, "controls": controls}
+
+
+def top_udr_model(models: list[ModelEntry], udr: dict) -> str | None:
+    """The β-VAE (β > 1) that UDR ranks first: chosen without neural data, as the paper did."""
+    candidates = [e.name for e in models if e.family == "beta_vae" and e.name in udr]
+    return max(candidates, key=lambda n: udr[n]) if candidates else None
+
+
+def population_controls(config: RunConfig, stimuli: StimulusSets, responses, models, reps, udr) -> dict:
+    """Fig 3b's neuron-subset ceiling and Fig 3c's mixed-responses control for one population."""
+    from ..stats import mixed_responses_control, neuron_subset_ceiling
+
+    a = config.analysis
+    fit_rows = np.flatnonzero(~stimuli.test)
+    rates = responses.rates[fit_rows]
+    top = top_udr_model(models, udr)
+    k = reps[top].n_informative if top else config.models.latent_dim
+    k = max(1, min(k, rates.shape[1] - 1))
+    ceiling = neuron_subset_ceiling(rates, n_units=k, n_repeats=a.subset_repeats, seed=a.seed, alpha=a.alpha)
+    out = {"subset_k": int(k), "subset_scores": ceiling.scores.tolist(), "top_model": top}
+    if top is not None and reps[top].n_informative:
+        mixed = mixed_responses_control(subset_representation(reps[top], fit_rows), rates,
+                                        n_repeats=a.mixed_repeats, seed=a.seed, alpha=a.alpha)
+        out["mixed_scores"] = mixed.scores.tolist()
+    return out
+
+
+SUMMARY_COLUMNS = ["model", "family", "beta", "seed", "population", "n_informative", "udr", "mig", "alignment",
+                   "alignment_rotation", "alignment_p", "matched_r", "matched_r_p", "explained_variance",
+                   "explained_variance_corrected", "recon_cosine_distance", "recon_identification",
+                   "recon_pixel_mse", "recon_n_neurons"]
+
+
+def summary_rows(models: list[ModelEntry], results: dict) -> list[dict]:
+    """One row per (model, population) with the columns of design section 3 (None where not defined)."""
+    rows = []
+    for (name, pop), record in results["pairs"].items():
+        entry = next(e for e in models if e.name == name)
+        row = {"model": name, "family": entry.family, "beta": entry.beta, "seed": entry.seed, "population": pop,
+               "udr": results["udr"].get(name), "mig": results["mig"].get(name)}
+        for col in SUMMARY_COLUMNS:
+            if col not in row:
+                value = record.get(col)
+                row[col] = None if isinstance(value, float) and math.isnan(value) else value
+        rows.append(row)
+    return rows
