@@ -1,0 +1,282 @@
+"""The ``faceit`` command: the demo, a configured run, and one subcommand per stage.
+
+Every FaceitError becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError, FaceitError
+
+EXAMPLES = """examples:
+  faceit demo                                  # synthetic world, simulated neurons, report in ./faceit-demo
+  faceit run examples/run.toml --out runs/mine # the same pipeline on your configuration
+  faceit sweep --images synthetic:10000 --betas 1 8 16 --seeds 0 1 --out runs/sweep
+  faceit encode --model runs/sweep/beta_vae-beta8-seed0 --images faces/ --out units.npz
+  faceit align --units units.npz --responses rates.mat
+  faceit permtest --units units.npz --responses rates.mat --statistic matched_r -n 10000
+"""
+
+
+# --------------------------------------------------------------------------- inputs
+
+def _images(spec: str, size: int):
+    """Stimuli from a path load_images reads, or ``synthetic:N[:seed]`` for the synthetic world."""
+    from .stimuli import load_images, synthetic_faces
+
+    if spec.startswith("synthetic:"):
+        parts = spec.split(":")
+        try:
+            n = int(parts[1])
+            seed = int(parts[2]) if len(parts) > 2 else 0
+        except (IndexError, ValueError):
+            raise DataError(f"--images {spec!r}: expected synthetic:N or synthetic:N:SEED") from None
+        return synthetic_faces(n, seed=seed, size=size)
+    return load_images(spec, size=size)
+
+
+def _units(path: str):
+    """A Representation from a file written by ``faceit encode`` (or a plain .npy [N, K] array)."""
+    from .representation import Representation
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"--units {p}: no such file")
+    try:
+        if p.suffix == ".npy":
+            return Representation(np.load(p, allow_pickle=False), name=p.stem)
+        with np.load(p, allow_pickle=False) as data:
+            if "units" not in data.files:
+                raise DataError(f"--units {p}: no 'units' array (found {data.files})")
+            return Representation(data["units"], kl=data["kl"] if "kl" in data.files else None,
+                                  informative=data["informative"] if "informative" in data.files else None,
+                                  name=p.stem)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"--units {p}: unreadable ({exc})") from None
+
+
+def _responses(path: str, units):
+    from .neural import load_responses
+
+    responses = load_responses(path)
+    if responses.rates.shape[0] != units.units.shape[0]:
+        raise DataError(f"--responses {path}: {responses.rates.shape[0]} stimuli, but --units has "
+                        f"{units.units.shape[0]}; both must list the same stimuli in the same order")
+    return responses
+
+
+def _print(record: dict) -> None:
+    print(json.dumps(record, indent=1, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
+
+
+# --------------------------------------------------------------------------- commands
+
+def cmd_demo(args) -> None:
+    from .pipeline.demo import run_demo
+
+    report = run_demo(args.out, retrain=args.retrain)
+    print(f"report: {report}\nresults: {Path(args.out) / 'results' / 'summary.csv'}")
+
+
+def cmd_run(args) -> None:
+    from .pipeline import load_config, run_pipeline
+
+    out = run_pipeline(load_config(args.config), args.out, report=not args.no_report)
+    print(f"{'results' if args.no_report else 'report'}: {out}")
+
+
+def cmd_report(args) -> None:
+    from .pipeline import config_from_dict, run_pipeline
+
+    saved = Path(args.run) / "config.json"
+    if not saved.is_file():
+        raise DataError(f"{args.run}: not a faceit run folder (no config.json)")
+    print(f"report: {run_pipeline(config_from_dict(json.loads(saved.read_text())), args.run)}")
+
+
+def cmd_train(args) -> None:
+    from .models import BetaVAE, train
+
+    stimuli = _images(args.images, args.size)
+    model = BetaVAE(latent_dim=args.latent_dim, beta=args.beta, image_size=args.size, family=args.family)
+    result = train(model, stimuli, steps=args.steps, seed=args.seed, checkpoint_dir=args.out)
+    print(f"trained {result.step} steps into {args.out}")
+
+
+def cmd_sweep(args) -> None:
+    from .models import sweep
+
+    stimuli = _images(args.images, args.size)
+    entries = sweep(stimuli, args.out, betas=args.betas, seeds=args.seeds, steps=args.steps, family=args.family,
+                    model_kwargs={"latent_dim": args.latent_dim})
+    for e in entries:
+        print(f"{e.path}: {e.status} at step {e.step}")
+
+
+def cmd_encode(args) -> None:
+    from ._io import atomic_path
+    from .models.baselines import load_baseline
+
+    model = load_baseline(args.model)
+    stimuli = _images(args.images, model.image_shape_[0])
+    rep = model.transform(stimuli)
+    arrays = {"units": rep.units, "informative": rep.informative, "ids": np.asarray(stimuli.ids)}
+    if rep.kl is not None:
+        arrays["kl"] = rep.kl
+    with atomic_path(args.out, suffix=".npz") as tmp:
+        np.savez(tmp, **arrays)
+    print(f"{rep.units.shape[1]} units ({rep.n_informative} informative) for {rep.units.shape[0]} stimuli -> {args.out}")
+
+
+def cmd_align(args) -> None:
+    from .compare import alignment_score, explained_variance, match_units
+
+    units = _units(args.units)
+    responses = _responses(args.responses, units)
+    res = alignment_score(units, responses.rates, method=args.method, alpha=args.alpha, n_rotations=args.rotations)
+    matching = match_units(units, responses.rates)
+    ev = explained_variance(units, responses)
+    _print({"alignment": res.score, "rotation_control": res.rotation_control, "matched_r": matching.mean_abs_r,
+            "explained_variance": float(np.nanmean(ev.r2)),
+            "pairs": [{"unit": int(u), "neuron": int(n), "r": float(r)}
+                      for u, n, r in zip(matching.unit_index, matching.neuron_index, matching.r)]})
+
+
+def cmd_permtest(args) -> None:
+    from .stats import permutation_test
+
+    units = _units(args.units)
+    responses = _responses(args.responses, units)
+    res = permutation_test(units, responses.rates, statistic=args.statistic, n_permutations=args.n_permutations,
+                           seed=args.seed, backend=args.backend, checkpoint=args.checkpoint)
+    record = {"statistic": args.statistic, "observed": res.observed, "p_value": res.p_value,
+              "n_permutations": args.n_permutations, "backend": res.backend}
+    if res.pair_p_values is not None:
+        record["pair_p_values"] = res.pair_p_values
+    _print(record)
+
+
+def cmd_reconstruct(args) -> None:
+    from .decode import reconstruct, save_reconstruction_grid
+    from .models.baselines import load_baseline
+    from .neural import load_responses
+
+    model = load_baseline(args.model)
+    stimuli = _images(args.images, model.image_shape_[0])
+    responses = load_responses(args.responses).align_to(stimuli)
+    n = len(stimuli)
+    if not 2 <= args.n_test < n - 2:
+        raise DataError(f"--n-test {args.n_test}: must be between 2 and {n - 3} for {n} stimuli")
+    test = np.zeros(n, dtype=bool)
+    test[np.random.default_rng(args.seed).choice(n, args.n_test, replace=False)] = True
+    train_idx, test_idx = np.flatnonzero(~test), np.flatnonzero(test)
+    rec = reconstruct(model, stimuli.subset(train_idx), responses.rates[train_idx], stimuli.subset(test_idx),
+                      responses.rates[test_idx])
+    out = Path(args.out)
+    if rec.images is not None:
+        save_reconstruction_grid(out / "reconstruction.png", stimuli.subset(test_idx), {model.name: rec})
+    _print({"median_cosine_distance": rec.median_cosine_distance, "identification": rec.identification_accuracy,
+            "pixel_mse": rec.pixel_mse, "n_neurons": rec.n_neurons})
+
+
+# --------------------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faceit", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
+        description="Do the units of a disentangling generative model match single face-patch neurons "
+                    "one-to-one? (Higgins et al. 2021)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name, fn, help_text):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(fn=fn)
+        return p
+
+    p = add("demo", cmd_demo, "Run the whole analysis on the built-in synthetic world and simulated neurons; "
+            "writes figures, tables and report.html.")
+    p.add_argument("--out", default="faceit-demo", help="run folder (default: ./faceit-demo; reruns reuse it)")
+    p.add_argument("--retrain", action="store_true", help="train every autoencoder from scratch instead of "
+                   "loading the checkpoints shipped with faceit (slow on a CPU)")
+
+    p = add("run", cmd_run, "Run the pipeline on a TOML configuration (see examples/run.toml).")
+    p.add_argument("config", help="the TOML configuration file")
+    p.add_argument("--out", default="faceit-run", help="run folder (finished stages are reused)")
+    p.add_argument("--no-report", action="store_true", help="stop after the summary tables")
+
+    p = add("report", cmd_report, "Rebuild the tables, figures and report.html of an existing run folder.")
+    p.add_argument("run", help="a run folder written by faceit demo or faceit run")
+
+    for name, fn, text in (("train", cmd_train, "Train one β-VAE (or AE / VAE) with checkpoints; "
+                            "an interrupted run resumes."),
+                           ("sweep", cmd_sweep, "Train β values x seeds, one folder per model; finished "
+                            "models are skipped, interrupted ones resume.")):
+        p = add(name, fn, text)
+        p.add_argument("--images", required=True, help="image folder, CelebA root, .npz, or synthetic:N[:SEED]")
+        p.add_argument("--out", required=True, help="output folder")
+        p.add_argument("--size", type=int, default=32, help="image size in pixels (32, 64 or 128)")
+        p.add_argument("--steps", type=int, default=6000, help="optimizer steps per model")
+        p.add_argument("--latent-dim", type=int, default=10, help="latent units")
+        p.add_argument("--family", default="beta_vae", choices=["beta_vae", "vae", "ae"], help="objective")
+        if name == "train":
+            p.add_argument("--beta", type=float, default=8.0, help="β (KL weight)")
+            p.add_argument("--seed", type=int, default=0, help="random seed")
+        else:
+            p.add_argument("--betas", type=float, nargs="+", default=[1.0, 4.0, 8.0, 16.0], help="β values")
+            p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds")
+
+    p = add("encode", cmd_encode, "Encode images with a trained model or saved baseline into units.npz "
+            "(posterior means, KL per unit, informative mask, stimulus ids).")
+    p.add_argument("--model", required=True, help="a training folder or a saved baseline (.safetensors)")
+    p.add_argument("--images", required=True, help="image folder, CelebA root, .npz, or synthetic:N[:SEED]")
+    p.add_argument("--out", required=True, help="output .npz")
+
+    p = add("align", cmd_align, "Alignment score (with its rotation control), one-to-one matching and "
+            "explained variance of units against neural responses.")
+    p.add_argument("--units", required=True, help="units.npz from faceit encode, or a .npy [stimuli, units]")
+    p.add_argument("--responses", required=True, help="responses in any format load_responses reads")
+    p.add_argument("--method", default="entropy", choices=["entropy", "max_fraction"])
+    p.add_argument("--alpha", type=float, default=0.01, help="lasso penalty")
+    p.add_argument("--rotations", type=int, default=10, help="random rotations for the chance level")
+
+    p = add("permtest", cmd_permtest, "Permutation test (stimulus order shuffled for all neurons together) "
+            "with family-wise p-values per matched pair.")
+    p.add_argument("--units", required=True, help="units.npz from faceit encode, or a .npy [stimuli, units]")
+    p.add_argument("--responses", required=True, help="responses in any format load_responses reads")
+    p.add_argument("--statistic", default="matched_r", choices=["matched_r", "alignment", "explained_variance"])
+    p.add_argument("-n", "--n-permutations", type=int, default=10_000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", default="auto", choices=["auto", "numpy", "numba", "cupy"])
+    p.add_argument("--checkpoint", default=None, help="file to save progress to; a rerun resumes from it")
+
+    p = add("reconstruct", cmd_reconstruct, "Reconstruct held-out faces from one matched neuron per unit (Fig 7).")
+    p.add_argument("--model", required=True, help="a training folder or a saved baseline (.safetensors)")
+    p.add_argument("--images", required=True, help="image folder, CelebA root, .npz, or synthetic:N[:SEED]")
+    p.add_argument("--responses", required=True, help="responses whose stimulus ids match the images' ids")
+    p.add_argument("--n-test", type=int, default=62, help="held-out stimuli")
+    p.add_argument("--seed", type=int, default=0, help="seed of the held-out split")
+    p.add_argument("--out", default=".", help="folder for reconstruction.png")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.fn(args)
+    except FaceitError as exc:
+        print(f"faceit: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("faceit: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
