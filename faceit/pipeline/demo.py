@@ -8,6 +8,7 @@ by scripts/train_demo_models.py with this very configuration; ``retrain=True`` t
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from .config import RunConfig, config_from_dict
@@ -35,7 +36,17 @@ def demo_config(retrain: bool = False) -> RunConfig:
 
 
 def run_demo(out="faceit-demo", retrain: bool = False) -> Path:
-    """Run the demo into ``out``; returns the path of report.html."""
+    """Run the demo into ``out``; returns the path of report.html.
+
+    Without the shipped checkpoints (a source tree in which scripts/train_demo_models.py has not
+    run yet) the demo trains its autoencoders itself, and the report says so.
+    """
+    from .stages import BUILTIN_CHECKPOINTS
+
+    if not retrain and not any(BUILTIN_CHECKPOINTS.glob("*/checkpoint.json")):
+        warnings.warn(f"no demo checkpoints in {BUILTIN_CHECKPOINTS}: training the autoencoders in this run "
+                      "(slow on a CPU)", stacklevel=2)
+        retrain = True
     config = demo_config(retrain)
     notes = [
         "Images are 32x32 px (the paper used 64x64) so that the whole demo runs on 2 CPU cores in minutes.",

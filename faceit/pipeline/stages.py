@@ -38,6 +38,14 @@ class StimulusSets:
     train_stimuli: object = None  # Stimuli with landmarks/factors for the baselines (synthetic)
 
 
+def synthetic_training_images(config: RunConfig):
+    """The synthetic images the models of a run learn from (drawn apart from the experiment's stimuli)."""
+    from ..stimuli import synthetic_faces
+
+    s = config.stimuli
+    return synthetic_faces(s.n_train_images, seed=s.seed + 10_000, size=s.size, world=s.world)
+
+
 def make_stimuli(config: RunConfig, store: RunStore) -> StimulusSets:
     from ..stimuli import Stimuli, load_images, synthetic_faces
 
@@ -45,7 +53,7 @@ def make_stimuli(config: RunConfig, store: RunStore) -> StimulusSets:
     fp = config.fingerprint("stimuli")
     cached = store.load_arrays("stimuli/experiment", fp)
     if s.source == "synthetic":
-        train = synthetic_faces(s.n_train_images, seed=s.seed + 10_000, size=s.size, world=s.world)
+        train = synthetic_training_images(config)
         if cached is None:
             experiment = synthetic_faces(s.n_stimuli, seed=s.seed, size=s.size, world=s.world)
             store.save_arrays("stimuli/experiment", fp, {
@@ -115,18 +123,22 @@ class ModelEntry:
     seed: int | None = None
 
 
-def _autoencoder_folders(config: RunConfig, store: RunStore, stimuli: StimulusSets) -> list[tuple[str, Path]]:
+def train_autoencoders(config: RunConfig, images, root) -> list[Path]:
+    """Train (or resume, or skip when finished) the run's β-VAE sweep and AEs into ``root``."""
     from ..models import sweep
 
     m = config.models
+    kwargs = {"latent_dim": m.latent_dim}
+    entries = sweep(images, root, betas=m.betas, seeds=m.seeds, steps=m.steps, model_kwargs=kwargs)
+    if m.ae:
+        entries += sweep(images, root, seeds=m.seeds, steps=m.steps, family="ae", model_kwargs=kwargs)
+    return [Path(e.path) for e in entries]
+
+
+def _autoencoder_folders(config: RunConfig, store: RunStore, stimuli: StimulusSets) -> list[tuple[str, Path]]:
+    m = config.models
     if m.checkpoints == "train":
-        root = store.root / "models"
-        kwargs = {"latent_dim": m.latent_dim}
-        entries = sweep(stimuli.train_images, root, betas=m.betas, seeds=m.seeds, steps=m.steps, model_kwargs=kwargs)
-        if m.ae:
-            entries += sweep(stimuli.train_images, root, seeds=m.seeds, steps=m.steps, family="ae",
-                             model_kwargs=kwargs)
-        return [(Path(e.path).name, Path(e.path)) for e in entries]
+        return [(p.name, p) for p in train_autoencoders(config, stimuli.train_images, store.root / "models")]
     root = BUILTIN_CHECKPOINTS if m.checkpoints == "builtin" else Path(m.checkpoints)
     folders = sorted(p for p in root.iterdir() if (p / "checkpoint.json").is_file()) if root.is_dir() else []
     if not folders:
