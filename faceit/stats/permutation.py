@@ -21,6 +21,8 @@ from tqdm.auto import tqdm
 from .._io import atomic_path
 from .._validation import check_choice, check_positive_int
 from ..compare._inputs import paired
+from ..compare.alignment import METHODS as ALIGNMENT_METHODS
+from ..compare.alignment import _check_alpha as check_alpha
 from ..errors import CheckpointError, ConfigError
 from . import shuffles
 from .backends import get_backend
@@ -119,10 +121,9 @@ def _make_null(statistic, data, backend, dtype, options):
         raise ConfigError(f"statistic={statistic!r} does not take option(s) {unknown}; "
                           f"it takes {list(allowed) or 'none'}")
     if statistic == "alignment":
-        check_choice(options.get("method", "entropy"), "method", ("entropy", "max_fraction"))
-        alpha = options.get("alpha", 0.01)
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)) or not 0 < alpha < np.inf:
-            raise ConfigError(f"alpha must be a finite number > 0, got {alpha!r}")
+        check_choice(options.get("method", "entropy"), "method", ALIGNMENT_METHODS)
+        if "alpha" in options:
+            options = {**options, "alpha": check_alpha(options["alpha"])}
     return cls(data.units, data.rates, backend, dtype, **options)
 
 
