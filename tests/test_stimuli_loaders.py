@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from faceit.errors import ConfigError, DataError
-from faceit.stimuli import load_images, synthetic_faces
+from faceit.stimuli import load_images, synthetic_faces, synthetic_identities
 
 
 def _save(path, array):
@@ -219,6 +219,19 @@ def test_npz_round_trip_of_synthetic_faces(tmp_path):
     np.testing.assert_allclose(small.landmarks, ref.landmarks, atol=1e-9)
     diff = np.abs(small.images.astype(int) - ref.images.astype(int)).mean()
     assert diff < 6  # a resized render is close to a render at that size
+
+
+def test_save_and_load_round_trip(tmp_path):
+    s = synthetic_identities(3, 2, seed=0, size=32)
+    path = s.save(tmp_path / "ids.npz")
+    back = load_images(path, size=32)
+    np.testing.assert_array_equal(back.images, s.images)
+    np.testing.assert_array_equal(back.ids, s.ids)
+    np.testing.assert_array_equal(back.factors, s.factors)
+    np.testing.assert_array_equal(back.landmarks, s.landmarks)
+    np.testing.assert_array_equal(back.labels["identity"], s.labels["identity"])
+    assert back.factor_names == s.factor_names
+    assert [p.name for p in tmp_path.iterdir()] == ["ids.npz"]
 
 
 def test_npz_crop_moves_landmarks(tmp_path):

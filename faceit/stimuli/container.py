@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from .._io import atomic_path
 from .._validation import as_matrix, as_real_array, check_finite
 from ..errors import DataError
 
@@ -103,6 +105,22 @@ class Stimuli:
         if self.factors is None or name not in self.factor_names:
             raise DataError(f"Stimuli has no factor {name!r}; factors are {self.factor_names}")
         return self.factors[:, self.factor_names.index(name)]
+
+    def save(self, path) -> Path:
+        """Write an .npz archive (atomically) that :func:`faceit.stimuli.load_images` reads back:
+        images, ids, and factors, factor_names, landmarks and labels (as ``label_<name>``) when present."""
+        arrays = {"images": self.images, "ids": self.ids}
+        if self.factors is not None:
+            arrays["factors"] = self.factors
+            arrays["factor_names"] = np.array(self.factor_names)
+        if self.landmarks is not None:
+            arrays["landmarks"] = self.landmarks
+        for name, values in self.labels.items():
+            arrays[f"label_{name}"] = values
+        path = Path(path)
+        with atomic_path(path, suffix=".npz") as tmp:
+            np.savez_compressed(tmp, **arrays)
+        return path
 
     def subset(self, index) -> "Stimuli":
         """The stimuli picked by an integer index array, a boolean mask or a slice, in that order."""

@@ -38,8 +38,9 @@ def load_images(path, size: int = 64, *, partition: str | None = None, limit: in
         ``list_eval_partition.txt``: the 40 attributes (+1/-1) become the factors and
         ``labels["partition"]`` holds 0 (train), 1 (valid), 2 (test);
       - an .npz archive with ``images`` [N, H, W, 3] (or [N, H, W] grey; uint8, or float in
-        [0, 1]) and optionally ``ids`` [N], ``factors`` [N, F], ``factor_names`` [F] and
-        ``landmarks`` [N, L, 2] (pixel x, y; moved with the crop and resize).
+        [0, 1]) and optionally ``ids`` [N], ``factors`` [N, F], ``factor_names`` [F],
+        ``landmarks`` [N, L, 2] (pixel x, y; moved with the crop and resize) and per-image
+        labels ``label_<name>`` [N] (what :meth:`Stimuli.save` writes).
     partition: CelebA only, "train", "valid" or "test" (default: all).
     limit: keep only the first ``limit`` images (after sorting and partition filtering).
     Each image is centre-cropped to a square and resized (Lanczos) to ``size`` x ``size``.
@@ -281,8 +282,9 @@ def _load_npz(file: Path, size: int, limit: int | None, progress) -> Stimuli:
         uniq, counts = np.unique(ids, return_counts=True)
         if uniq.size < ids.size:
             raise DataError(f"{file}: duplicate ids, e.g. {uniq[counts > 1][:5].tolist()}")
+    labels = {key[len("label_"):]: column(key, 1) for key in arrays if key.startswith("label_")}
     return Stimuli(images=np.ascontiguousarray(images), ids=ids, factors=factors, factor_names=factor_names,
-                   landmarks=landmarks, meta={"source": str(file)})
+                   landmarks=landmarks, labels=labels, meta={"source": str(file)})
 
 
 def _npz_images(images: np.ndarray, file: Path) -> np.ndarray:
