@@ -158,6 +158,26 @@ def test_celeba_layout(tmp_path):
     assert len(load_images(tmp_path, size=32, limit=4)) == 4
 
 
+def test_celeba_landmarks_move_with_the_crop(tmp_path):
+    _celeba(tmp_path, n=3)
+    # The blue square of _pattern(218, 178) covers rows 64..152 and columns 44..132 (crop at top 20).
+    inside = [(48, 68), (128, 68), (88, 106), (48, 144), (128, 144)]
+    header = "lefteye_x lefteye_y righteye_x righteye_y nose_x nose_y leftmouth_x leftmouth_y rightmouth_x rightmouth_y"
+    rows = [f"{i:06d}.jpg " + " ".join(f"{x} {y}" for x, y in inside) for i in (1, 2, 3)]
+    (tmp_path / "list_landmarks_align_celeba.txt").write_text("3\n" + header + "\n" + "\n".join(rows) + "\n")
+    s = load_images(tmp_path, size=64)
+    assert s.landmarks.shape == (3, 5, 2)
+    assert s.meta["landmark_names"] == ["lefteye", "righteye", "nose", "leftmouth", "rightmouth"]
+    # Pixel centres map to pixel centres through the crop (x, y - 20) and the scale 64 / 178.
+    np.testing.assert_allclose(s.landmarks[0, 2], [(88.5) * 64 / 178 - 0.5, (106 - 20 + 0.5) * 64 / 178 - 0.5])
+    for i in range(3):
+        for x, y in s.landmarks[i]:
+            assert s.images[i, int(round(y)), int(round(x)), 2] > 200  # still inside the blue square
+
+    part = load_images(tmp_path, size=64, partition="valid")
+    np.testing.assert_allclose(part.landmarks, s.landmarks[[1]])
+
+
 def test_celeba_missing_partition_file(tmp_path):
     _celeba(tmp_path)
     (tmp_path / "list_eval_partition.txt").unlink()

@@ -24,6 +24,7 @@ IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg"})
 CELEBA_IMAGES = "img_align_celeba"
 CELEBA_ATTRIBUTES = "list_attr_celeba.txt"
 CELEBA_PARTITION = "list_eval_partition.txt"
+CELEBA_LANDMARKS = "list_landmarks_align_celeba.txt"  # optional: 5 points per face
 CELEBA_PARTITIONS = {"train": 0, "valid": 1, "test": 2}
 
 
@@ -36,7 +37,8 @@ def load_images(path, size: int = 64, *, partition: str | None = None, limit: in
         other files are skipped (and counted in a log message);
       - a CelebA folder holding ``img_align_celeba/``, ``list_attr_celeba.txt`` and
         ``list_eval_partition.txt``: the 40 attributes (+1/-1) become the factors and
-        ``labels["partition"]`` holds 0 (train), 1 (valid), 2 (test);
+        ``labels["partition"]`` holds 0 (train), 1 (valid), 2 (test); the 5 landmarks of
+        ``list_landmarks_align_celeba.txt`` are loaded too when that file is there;
       - an .npz archive with ``images`` [N, H, W, 3] (or [N, H, W] grey; uint8, or float in
         [0, 1]) and optionally ``ids`` [N], ``factors`` [N, F], ``factor_names`` [F],
         ``landmarks`` [N, L, 2] (pixel x, y; moved with the crop and resize) and per-image
@@ -87,29 +89,44 @@ def _fit(image, size: int) -> np.ndarray:
     return np.asarray(out, dtype=np.uint8)
 
 
-def _read_image(file: Path, size: int) -> np.ndarray:
-    """Decode one image file to uint8 [size, size, 3]; DataError names the file if it cannot."""
+def _read_image(file: Path, size: int) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """Decode one image file to uint8 [size, size, 3] and its crop box (left, top, side) in the
+    file's own pixels; DataError names the file if it cannot."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         if file.stat().st_size == 0:
             raise DataError(f"{file}: file is empty")
         with Image.open(file) as im:
+            box = _crop_box(*im.size)
             im.draft("RGB", (size, size))  # JPEG: decode at a reduced scale that is still >= size
             im.load()
-            return _fit(im, size)
+            return _fit(im, size), box
     except DataError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise DataError(f"{file}: cannot decode image ({exc})") from None
 
 
-def _read_all(files: list[Path], size: int, progress: bool | None, what: str) -> np.ndarray:
+def _read_all(files: list[Path], size: int, progress: bool | None, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """images uint8 [N, size, size, 3] and crop boxes int [N, 3] (left, top, side)."""
     images = np.empty((len(files), size, size, 3), dtype=np.uint8)
+    boxes = np.empty((len(files), 3), dtype=np.int64)
     show = progress if progress is not None else len(files) > 2000
     for i, file in enumerate(tqdm(files, desc=f"loading {what}", unit="img", disable=not show)):
-        images[i] = _read_image(file, size)
-    return images
+        images[i], boxes[i] = _read_image(file, size)
+    return images, boxes
+
+
+def _move_landmarks(landmarks: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
+    """Landmarks [N, L, 2] in source pixels -> pixels of the cropped, resized image.
+
+    boxes: [N, 3] or [3] (left, top, side). Pixel centres map to pixel centres: x' = (x + 0.5 - left) * size / side - 0.5.
+    """
+    boxes = np.broadcast_to(np.asarray(boxes, dtype=np.float64), (landmarks.shape[0], 3))
+    offset = boxes[:, None, :2]
+    scale = size / boxes[:, None, 2:3]
+    return (landmarks + 0.5 - offset) * scale - 0.5
 
 
 def _check_unique(ids: list[str], files: list[Path]) -> None:
@@ -136,7 +153,7 @@ def _load_folder(folder: Path, size: int, limit: int | None, progress) -> Stimul
     _check_unique(ids, files)
     if limit is not None:
         files, ids = files[:limit], ids[:limit]
-    images = _read_all(files, size, progress, folder.name or str(folder))
+    images, _ = _read_all(files, size, progress, folder.name or str(folder))
     return Stimuli(images=images, ids=np.array(ids), meta={"source": str(folder)})
 
 
@@ -156,11 +173,12 @@ def _read_lines(file: Path) -> list[str]:
     return lines
 
 
-def _parse_attributes(file: Path) -> tuple[list[str], list[str], np.ndarray]:
-    """(file names, 40 attribute names, values int8 [N, 40]) from list_attr_celeba.txt."""
+def _parse_table(file: Path, kind: str) -> tuple[list[str], list[str], np.ndarray]:
+    """(file names, column names, integer values [N, C]) from a CelebA table: a count line,
+    a line of column names, then '<file name> <C integers>' per image."""
     lines = _read_lines(file)
     if len(lines) < 2:
-        raise DataError(f"{file}: expected a count line and a line of attribute names")
+        raise DataError(f"{file}: expected a count line and a line of {kind} names")
     try:
         count = int(lines[0])
     except ValueError:
@@ -169,20 +187,39 @@ def _parse_attributes(file: Path) -> tuple[list[str], list[str], np.ndarray]:
     rows = lines[2:]
     if count != len(rows):
         raise DataError(f"{file}: line 1 says {count} images but {len(rows)} rows follow")
-    files, values = [], np.empty((len(rows), len(names)), dtype=np.int8)
+    files, values = [], np.empty((len(rows), len(names)), dtype=np.int64)
     for k, line in enumerate(rows):
         parts = line.split()
         if len(parts) != len(names) + 1:
             raise DataError(f"{file}: line {k + 3} has {len(parts) - 1} values, expected {len(names)}")
         try:
-            row = [int(v) for v in parts[1:]]
+            values[k] = [int(v) for v in parts[1:]]
         except ValueError:
             raise DataError(f"{file}: line {k + 3} has a value that is not an integer") from None
-        if any(v not in (-1, 1) for v in row):
-            raise DataError(f"{file}: line {k + 3} has a value other than -1 or 1")
         files.append(parts[0])
-        values[k] = row
     return files, names, values
+
+
+def _parse_attributes(file: Path) -> tuple[list[str], list[str], np.ndarray]:
+    """(file names, 40 attribute names, values [N, 40] of +1/-1) from list_attr_celeba.txt."""
+    files, names, values = _parse_table(file, "attribute")
+    bad = np.flatnonzero(~np.isin(values, (-1, 1)).all(axis=1))
+    if bad.size:
+        raise DataError(f"{file}: line {bad[0] + 3} has a value other than -1 or 1")
+    return files, names, values
+
+
+def _parse_landmarks(file: Path, names: list[str]) -> tuple[list[str], np.ndarray]:
+    """(landmark names, landmarks float [N, L, 2]) for the images ``names``, from list_landmarks_align_celeba.txt."""
+    files, columns, values = _parse_table(file, "landmark")
+    if len(columns) % 2:
+        raise DataError(f"{file}: expected x and y columns per landmark, got {len(columns)} columns")
+    row = {f: k for k, f in enumerate(files)}
+    missing = [n for n in names if n not in row]
+    if missing:
+        raise DataError(f"{file}: no landmarks for {len(missing)} image(s), e.g. {missing[0]}")
+    points = values[[row[n] for n in names]].reshape(len(names), -1, 2).astype(np.float64)
+    return [c.rsplit("_", 1)[0] for c in columns[::2]], points
 
 
 def _parse_partition(file: Path) -> dict[str, int]:
@@ -215,10 +252,15 @@ def _load_celeba(root: Path, size: int, partition: str | None, limit: int | None
             raise DataError(f"{f}: listed in {CELEBA_ATTRIBUTES} but missing")
     ids = [f.stem for f in files]
     _check_unique(ids, files)
-    images = _read_all(files, size, progress, "CelebA")
+    meta = {"source": str(root), "dataset": "celeba"}
+    landmarks = None
+    if (root / CELEBA_LANDMARKS).is_file():
+        meta["landmark_names"], landmarks = _parse_landmarks(root / CELEBA_LANDMARKS, [names[i] for i in keep])
+    images, boxes = _read_all(files, size, progress, "CelebA")
+    if landmarks is not None:
+        landmarks = _move_landmarks(landmarks, boxes, size)
     return Stimuli(images=images, ids=np.array(ids), factors=values[keep].astype(np.float64),
-                   factor_names=attr_names, labels={"partition": part[keep]},
-                   meta={"source": str(root), "dataset": "celeba"})
+                   factor_names=attr_names, landmarks=landmarks, labels={"partition": part[keep]}, meta=meta)
 
 
 # -- .npz ------------------------------------------------------------------------------------------
@@ -273,8 +315,7 @@ def _load_npz(file: Path, size: int, limit: int | None, progress) -> Stimuli:
             out[i] = _fit(Image.fromarray(images[i]), size)
         images = out
         if landmarks is not None:
-            scale = size / side
-            landmarks = (landmarks + 0.5 - np.array([left, top])) * scale - 0.5
+            landmarks = _move_landmarks(landmarks, (left, top, side), size)
     else:
         images = images[:stop]
     if ids is not None:
