@@ -46,7 +46,8 @@ def save_image_grid(images, path, row_labels=None, col_labels=None, *, n_cols: i
     images: [rows, cols, H, W, 3] (e.g. one row per factor or latent unit, one column per step)
     or [N, H, W, 3] laid out ``n_cols`` per row (default: a square); uint8 0-255 or float 0-1.
     row_labels / col_labels: one string per row / column, drawn at the left / top.
-    Each cell is drawn ``cell_inches`` wide at ``dpi``, pixels kept sharp (nearest neighbour).
+    Each cell is drawn about ``cell_inches`` wide at ``dpi``: every image pixel becomes a whole
+    number of PNG pixels (at least one), so pixels stay sharp.
     """
     grid = _as_grid(images, n_cols)
     rows, cols, h, w, _ = grid.shape
@@ -68,14 +69,16 @@ def save_image_grid(images, path, row_labels=None, col_labels=None, *, n_cols: i
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    label_w = 0.0 if row_labels is None else 0.08 * max(len(str(s)) for s in row_labels) + 0.2
-    label_h = (0.0 if col_labels is None else 0.3) + (0.0 if title is None else 0.35)
-    fig_w = cols * cell_inches + label_w + 0.1
-    fig_h = rows * cell_inches * (h / w) + label_h + 0.1
+    # Each image pixel becomes a whole number of PNG pixels, so that small images stay crisp.
+    zoom = max(1, round(cell_inches * dpi / w))
+    ax_w, ax_h = mosaic.shape[1] * zoom / dpi, mosaic.shape[0] * zoom / dpi
+    left = 0.0 if row_labels is None else 0.08 * max(len(str(s)) for s in row_labels) + 0.15
+    top = (0.0 if col_labels is None else 0.25) + (0.0 if title is None else 0.3)
+    margin = 0.05
+    fig_w, fig_h = left + ax_w + margin, top + ax_h + margin
     fig = Figure(figsize=(fig_w, fig_h), dpi=dpi)
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((label_w / fig_w, 0.05 / fig_h, cols * cell_inches / fig_w,
-                       rows * cell_inches * (h / w) / fig_h))
+    ax = fig.add_axes((left / fig_w, margin / fig_h, ax_w / fig_w, ax_h / fig_h))
     ax.imshow(mosaic, interpolation="nearest", aspect="auto")
     ax.set_frame_on(False)
     ax.tick_params(length=0, labelsize=7, pad=2)
@@ -87,7 +90,7 @@ def save_image_grid(images, path, row_labels=None, col_labels=None, *, n_cols: i
     if row_labels is not None:
         ax.set_yticklabels([str(s) for s in row_labels])
     if title is not None:
-        fig.suptitle(title, fontsize=9, y=1 - 0.05 / fig_h, va="top")
+        fig.suptitle(title, fontsize=9, y=1 - 0.04 / fig_h, va="top")
 
     path = Path(path)
     with atomic_path(path, suffix=".png") as tmp:
