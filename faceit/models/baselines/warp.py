@@ -29,20 +29,20 @@ def bilinear_sample(images: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndar
     n, h, w, c = images.shape
     x = np.clip(x, 0.0, w - 1.0)
     y = np.clip(y, 0.0, h - 1.0)
-    x0 = np.minimum(np.floor(x).astype(np.int64), max(w - 2, 0))
-    y0 = np.minimum(np.floor(y).astype(np.int64), max(h - 2, 0))
-    fx = (x - x0)[..., None].astype(images.dtype)
-    fy = (y - y0)[..., None].astype(images.dtype)
-    x1 = np.minimum(x0 + 1, w - 1)
-    y1 = np.minimum(y0 + 1, h - 1)
-    flat = images.reshape(n, h * w, c)
-
-    def gather(yy, xx):
-        return np.take_along_axis(flat, (yy * w + xx)[..., None], axis=1)
-
-    top = gather(y0, x0) * (1 - fx) + gather(y0, x1) * fx
-    bottom = gather(y1, x0) * (1 - fx) + gather(y1, x1) * fx
-    return top * (1 - fy) + bottom * fy
+    x0 = np.minimum(x.astype(np.int64), max(w - 2, 0))          # floor: x >= 0 after clipping
+    y0 = np.minimum(y.astype(np.int64), max(h - 2, 0))
+    fx = (x - x0).astype(images.dtype)[..., None]
+    fy = (y - y0).astype(images.dtype)[..., None]
+    dx = np.minimum(x0 + 1, w - 1) - x0                           # 0 only for one-pixel-wide images
+    dy = (np.minimum(y0 + 1, h - 1) - y0) * w
+    flat = images.reshape(n * h * w, c)
+    i00 = (np.arange(n) * (h * w))[:, None] + y0 * w + x0        # row of the top-left neighbour in ``flat``
+    top = np.take(flat, i00, axis=0)                              # np.take: numpy's fastest row gather
+    top += (np.take(flat, i00 + dx, axis=0) - top) * fx
+    bottom = np.take(flat, i00 + dy, axis=0)
+    bottom += (np.take(flat, i00 + dy + dx, axis=0) - bottom) * fx
+    top += (bottom - top) * fy
+    return top
 
 
 def border_anchors(height: int, width: int) -> np.ndarray:
@@ -107,6 +107,16 @@ class PiecewiseAffineWarp:
             self.pixel_triangle = simplex.astype(np.int64)
             self.pixel_bary = np.concatenate([b, 1.0 - b.sum(axis=1, keepdims=True)], axis=1)
 
+    @property
+    def pixel_weights(self) -> np.ndarray:
+        """[V, P] weights of the mesh vertices for each texture-frame pixel (its barycentric coordinates)."""
+        if getattr(self, "_pixel_weights", None) is None:
+            weights = np.zeros((len(self.vertices), len(self.pixels)))
+            corners = self.triangles[self.pixel_triangle]                         # [P, 3]
+            np.add.at(weights, (corners, np.arange(len(self.pixels))[:, None]), self.pixel_bary)
+            self._pixel_weights = weights
+        return self._pixel_weights
+
     def to_texture_frame(self, points: np.ndarray) -> np.ndarray:
         """Image-frame pixel coordinates -> texture-frame coordinates (pixel edges stay edges)."""
         return (points + 0.5) * self.scale - 0.5
@@ -121,9 +131,9 @@ class PiecewiseAffineWarp:
     def to_reference(self, images: np.ndarray, shapes: np.ndarray) -> np.ndarray:
         """Shape-free textures [N, H, W, C]: each image's content moved onto the reference shape."""
         verts = self._with_anchors(shapes)                                        # [N, V, 2]
-        corners = verts[:, self.triangles[self.pixel_triangle]]                   # [N, P, 3, 2]
-        src = np.einsum("pk,npkd->npd", self.pixel_bary, corners)
-        out = bilinear_sample(images, src[..., 0], src[..., 1])
+        src_x = verts[..., 0] @ self.pixel_weights                                # [N, P]
+        src_y = verts[..., 1] @ self.pixel_weights
+        out = bilinear_sample(images, src_x, src_y)
         return out.reshape(images.shape[0], self.texture_height, self.texture_width, -1)
 
     def from_reference(self, textures: np.ndarray, shapes: np.ndarray) -> np.ndarray:
