@@ -1,0 +1,117 @@
+"""The pipeline end to end on a tiny configuration, its caching/resume, config validation and the CLI."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from faceit import cli
+from faceit.errors import ConfigError
+from faceit.pipeline import config_from_dict, load_config, run_pipeline
+from faceit.pipeline import analysis as analysis_module
+from faceit.pipeline.analysis import SUMMARY_COLUMNS
+
+TINY = {
+    "stimuli": {"n_train_images": 200, "n_stimuli": 150, "n_test": 10, "size": 32},
+    "responses": {"n_neurons": 20, "n_trials": 4, "populations": ["axis", "mixed"]},
+    "models": {"betas": [4.0], "seeds": [0], "steps": 4, "latent_dim": 4, "ae": True,
+               "baselines": ["pca", "aam"], "baseline_units": 4, "baseline_train_images": 150},
+    "analysis": {"n_permutations": 20, "subset_repeats": 3, "mixed_repeats": 2, "n_rotations": 2, "cv": 3},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    with pytest.warns(UserWarning):  # a 4-step β-VAE may have no informative unit; it is said, not hidden
+        run_pipeline(config_from_dict(json.loads(json.dumps(TINY))), out, report=False)
+    return out
+
+
+def test_summary_tables_have_the_design_columns(tiny_run):
+    with open(tiny_run / "results" / "summary.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == SUMMARY_COLUMNS
+    models = {r["model"] for r in rows}
+    assert {"pca", "aam", "ae-seed0", "beta_vae-beta4-seed0"} <= models
+    assert {r["population"] for r in rows} == {"axis", "mixed"}
+    assert len(rows) == len(models) * 2
+    pca_axis = next(r for r in rows if r["model"] == "pca" and r["population"] == "axis")
+    assert 0 <= float(pca_axis["alignment"]) <= 1
+    assert 0 < float(pca_axis["matched_r_p"]) <= 1
+    assert json.loads((tiny_run / "results" / "summary.json").read_text())[0].keys() == set(SUMMARY_COLUMNS)
+    assert (tiny_run / "results" / "pairs.csv").read_text().startswith("model,population,unit,neuron,r,p_fwer")
+
+
+def test_rerun_reuses_every_finished_stage(tiny_run, monkeypatch):
+    before = (tiny_run / "results" / "summary.csv").read_text()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished (model, population) pair was recomputed")
+
+    monkeypatch.setattr(analysis_module, "analyse_pair", refuse)
+    run_pipeline(config_from_dict(json.loads(json.dumps(TINY))), tiny_run, report=False)
+    assert (tiny_run / "results" / "summary.csv").read_text() == before
+
+
+def test_changed_analysis_config_recomputes(tiny_run, monkeypatch):
+    calls = []
+    original = analysis_module.analyse_pair
+    monkeypatch.setattr(analysis_module, "analyse_pair", lambda *a, **k: calls.append(1) or original(*a, **k))
+    changed = json.loads(json.dumps(TINY))
+    changed["analysis"]["n_permutations"] = 21
+    changed["models"]["baselines"] = ["pca"]
+    changed["models"]["ae"] = False
+    with pytest.warns(UserWarning):
+        run_pipeline(config_from_dict(changed), tiny_run, report=False)
+    assert len(calls) == 4  # pca and the β-VAE, on two populations
+
+
+@pytest.mark.parametrize("data, key", [
+    ({"stimuli": {"size": 48}}, "stimuli.size"),
+    ({"models": {"betas": []}}, "models.betas"),
+    ({"models": {"bogus": 1}}, "models.bogus"),
+    ({"analysis": {"n_permutations": "many"}}, "analysis.n_permutations"),
+    ({"analysis": {"backend": "gpu"}}, "analysis.backend"),
+    ({"responses": {"populations": ["axis", "weird"]}}, "responses.populations"),
+    ({"nonsense": {}}, "nonsense"),
+])
+def test_config_errors_name_the_key(data, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        config_from_dict(data)
+
+
+def test_example_config_is_valid(tmp_path):
+    config = load_config("examples/run.toml")
+    assert config.models.betas == [1.0, 4.0, 8.0, 16.0]
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[models\nbetas = 1")
+    with pytest.raises(ConfigError, match="bad.toml"):
+        load_config(bad)
+
+
+def test_cli_turns_faceit_errors_into_one_line_and_exit_2(tmp_path, capsys):
+    rates = tmp_path / "rates.npy"
+    np.save(rates, np.ones((5, 3)))
+    assert cli.main(["align", "--units", str(tmp_path / "missing.npz"), "--responses", str(rates)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("faceit: error:") and "missing.npz" in err[0]
+    assert cli.main(["run", str(tmp_path / "none.toml")]) == 2
+    assert "none.toml" in capsys.readouterr().err
+
+
+def test_cli_align_and_permtest_on_simulated_data(tmp_path, capsys):
+    from faceit.neural import simulate_population
+
+    factors = np.random.default_rng(0).uniform(-1, 1, (300, 4))
+    simulate_population(factors, n_neurons=12, tuning="axis", n_trials=4, seed=0).save(tmp_path / "pop.npz")
+    np.savez(tmp_path / "units.npz", units=factors)
+    assert cli.main(["align", "--units", str(tmp_path / "units.npz"), "--responses", str(tmp_path / "pop.npz"),
+                     "--rotations", "3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["alignment"] > out["rotation_control"] and out["matched_r"] > 0.5
+    assert cli.main(["permtest", "--units", str(tmp_path / "units.npz"), "--responses", str(tmp_path / "pop.npz"),
+                     "-n", "50"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["p_value"] == pytest.approx(1 / 51) and len(out["pair_p_values"]) == 4
