@@ -1,0 +1,172 @@
+"""Training lowers the loss, is deterministic, checkpoints atomically and resumes bitwise; sweeps resume."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from faceit.errors import CheckpointError
+from faceit.models import AE, BetaVAE, load_checkpoint, load_model, sweep, train
+from faceit.stimuli import synthetic_faces
+
+train_module = sys.modules["faceit.models.train"]  # the module; faceit.models.train is the function
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return synthetic_faces(256, seed=7, size=32)
+
+
+def small_model(**kwargs):
+    kwargs.setdefault("latent_dim", 6)
+    kwargs.setdefault("beta", 4.0)
+    return BetaVAE(image_size=32, **kwargs)
+
+
+def weights(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def assert_same_weights(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), f"{k} differs"
+
+
+def test_a_short_run_lowers_the_loss_and_logs_every_term(faces, tmp_path):
+    model = small_model()
+    result = train(model, faces, 120, batch_size=32, seed=0, lr=1e-3, log_every=20, checkpoint_dir=tmp_path,
+                   progress=False)
+    log = result.log
+    assert [e["step"] for e in log] == list(range(20, 121, 20))
+    assert log[-1]["loss"] < 0.7 * log[0]["loss"]
+    assert log[-1]["recon"] < log[0]["recon"]
+    for e in log:
+        assert len(e["kl_per_unit"]) == 6
+        assert e["kl"] == pytest.approx(sum(e["kl_per_unit"]), rel=1e-5)
+    # the β warm-up (20% of training by default) is in force in the log
+    assert log[0]["beta"] < 4.0 and log[-1]["beta"] == 4.0
+    on_disk = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert on_disk == log
+    assert result.step == 120 and result.steps_per_second > 0
+
+
+def test_training_is_deterministic_for_a_seed(faces):
+    runs = []
+    for seed in (0, 0, 1):
+        model = small_model()
+        train(model, faces, 15, batch_size=16, seed=seed, progress=False)
+        runs.append(weights(model))
+    assert_same_weights(runs[0], runs[1])
+    assert not torch.equal(runs[0]["encoder_fc.weight"], runs[2]["encoder_fc.weight"])
+
+
+class Killed(Exception):
+    """Stands in for the process dying: raised in the middle of a step, nothing is cleaned up."""
+
+
+@pytest.mark.parametrize("family", ["beta_vae", "ae"])
+def test_kill_and_resume_gives_bitwise_the_uninterrupted_run(faces, tmp_path, monkeypatch, family):
+    make = (lambda: AE(latent_dim=6, image_size=32)) if family == "ae" else small_model
+    steps, every = 40, 10
+    full = make()
+    full_result = train(full, faces, steps, batch_size=16, seed=3, checkpoint_dir=tmp_path / "full",
+                        checkpoint_every=every, log_every=5, progress=False)
+
+    calls = {"n": 0}
+    real_batch_loss = train_module.batch_loss
+
+    def dies_at_step_26(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 26:
+            raise Killed
+        return real_batch_loss(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "batch_loss", dies_at_step_26)
+    with pytest.raises(Killed):
+        train(make(), faces, steps, batch_size=16, seed=3, checkpoint_dir=tmp_path / "cut",
+              checkpoint_every=every, log_every=5, progress=False)
+    monkeypatch.setattr(train_module, "batch_loss", real_batch_loss)
+    assert load_checkpoint(tmp_path / "cut").step == 20
+
+    resumed = make()
+    result = train(resumed, faces, steps, batch_size=16, seed=3, checkpoint_dir=tmp_path / "cut",
+                   checkpoint_every=every, log_every=5, progress=False)
+    assert result.steps_run == 20
+    assert_same_weights(weights(full), weights(resumed))
+    assert result.log == full_result.log
+    assert_same_weights(weights(load_model(tmp_path / "cut")), weights(full))
+    # only the newest checkpoint's tensor files remain
+    assert sorted(p.name for p in (tmp_path / "cut").glob("*.safetensors")) == [
+        "ckpt-00000040.safetensors", "ckpt-00000040.state.safetensors"]
+
+
+def test_a_finished_run_is_not_retrained(faces, tmp_path):
+    model = small_model()
+    train(model, faces, 10, batch_size=8, checkpoint_dir=tmp_path, progress=False)
+    again = small_model()
+    result = train(again, faces, 10, batch_size=8, checkpoint_dir=tmp_path, progress=False)
+    assert result.steps_run == 0
+    assert_same_weights(weights(model), weights(again))
+
+
+def test_corrupt_or_mismatched_checkpoints_are_refused(faces, tmp_path):
+    train(small_model(), faces, 10, batch_size=8, checkpoint_dir=tmp_path, progress=False)
+    with pytest.raises(CheckpointError, match="different model"):
+        train(small_model(beta=8.0), faces, 10, batch_size=8, checkpoint_dir=tmp_path, progress=False)
+    with pytest.raises(CheckpointError, match="batch_size"):
+        train(small_model(), faces, 10, batch_size=4, checkpoint_dir=tmp_path, progress=False)
+
+    weights_file = tmp_path / "ckpt-00000010.safetensors"
+    data = bytearray(weights_file.read_bytes())
+    data[-3] ^= 0xFF
+    weights_file.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="checksum"):
+        load_model(tmp_path)
+    (tmp_path / "checkpoint.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="checkpoint.json"):
+        load_model(tmp_path)
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_model(tmp_path / "missing")
+
+
+def test_sweep_trains_each_model_once_and_resumes_an_interrupted_one(faces, tmp_path, monkeypatch):
+    kwargs = dict(betas=[2.0, 8.0], seeds=[0], steps=12, model_kwargs={"latent_dim": 4},
+                  train_kwargs={"batch_size": 8, "checkpoint_every": 6}, progress=False)
+    reference = sweep(faces, tmp_path / "uninterrupted", **kwargs)
+    assert [(e.beta, e.status, e.step) for e in reference] == [(2.0, "trained", 12), (8.0, "trained", 12)]
+    assert sorted(p.name for p in (tmp_path / "uninterrupted").iterdir() if p.is_dir()) == [
+        "beta_vae-beta2-seed0", "beta_vae-beta8-seed0"]
+    assert reference[1].load_model().beta == 8.0
+
+    calls = {"n": 0}
+    real_batch_loss = train_module.batch_loss
+
+    def dies_in_the_second_model(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 12 + 9:
+            raise Killed
+        return real_batch_loss(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "batch_loss", dies_in_the_second_model)
+    with pytest.raises(Killed):
+        sweep(faces, tmp_path / "cut", **kwargs)
+    monkeypatch.setattr(train_module, "batch_loss", real_batch_loss)
+    manifest = json.loads((tmp_path / "cut" / "sweep.json").read_text())
+    assert [m["status"] for m in manifest["models"]] == ["trained"]
+
+    again = sweep(faces, tmp_path / "cut", **kwargs)
+    assert [e.status for e in again] == ["skipped", "resumed"]
+    for a, b in zip(again, reference):
+        assert_same_weights(weights(a.load_model()), weights(b.load_model()))
+    manifest = json.loads((tmp_path / "cut" / "sweep.json").read_text())
+    assert [m["status"] for m in manifest["models"]] == ["skipped", "resumed"]
+
+
+def test_sweep_of_aes_ignores_beta(faces, tmp_path):
+    entries = sweep(faces, tmp_path, betas=[1.0, 4.0], seeds=[0, 1], steps=3, family="ae",
+                    model_kwargs={"latent_dim": 3}, train_kwargs={"batch_size": 4}, progress=False)
+    assert [(e.family, e.seed) for e in entries] == [("ae", 0), ("ae", 1)]
+    assert (tmp_path / "ae-seed1" / "checkpoint.json").exists()
