@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from faceit.errors import BackendUnavailableError, ConfigError, DataError
-from faceit.models import AE, VAE, BetaVAE, decode, encode, image_grid, save_traversals, train, traversals
+from faceit.models import AE, VAE, BetaVAE, decode, encode, save_traversals, train, traversals
 from faceit.models.objectives import batch_loss, make_objective
 from faceit.representation import Representation
 
@@ -193,17 +193,8 @@ def test_decode_and_traversals_render_the_latents_asked_for(rng, tmp_path):
     with pytest.raises(DataError, match="units"):
         traversals(model, z[0], units=[4])
 
-    grid = save_traversals(model, z[0], tmp_path / "trav.png", values=values, scale=1)
-    assert grid.shape == (4 * 33 - 1, 3 * 33 - 1, 3) and grid.dtype == np.uint8
+    path = save_traversals(model, z[0], tmp_path / "trav.png", values=values)
     import matplotlib.image as mpimg
-    back = mpimg.imread(tmp_path / "trav.png")
-    np.testing.assert_array_equal(np.rint(back[..., :3] * 255).astype(np.uint8), grid)
+    png = mpimg.imread(path)
+    assert png.ndim == 3 and png.shape[0] > 4 * 32 and png.shape[1] > 3 * 32
     assert not list(tmp_path.glob(".*"))  # no temporary file left behind
-
-
-def test_image_grid_tiles_rows_and_columns():
-    imgs = np.arange(2 * 3 * 2 * 2 * 1, dtype=float).reshape(2, 3, 2, 2, 1)
-    grid = image_grid(imgs, pad=1, fill=-1.0)
-    assert grid.shape == (5, 8, 1)
-    np.testing.assert_array_equal(grid[3:5, 6:8], imgs[1, 2])
-    assert (grid[2] == -1).all() and (grid[:, 2] == -1).all()

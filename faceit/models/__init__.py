@@ -10,7 +10,7 @@
 from importlib import import_module
 
 from .checkpoint import load_checkpoint, load_model, save_checkpoint
-from .encode import decode, encode, image_grid, save_traversals, traversals
+from .encode import decode, encode, save_traversals, traversals
 from .objectives import Objective
 from .sweep import SweepEntry, sweep
 from .train import TrainResult, train
@@ -26,5 +26,5 @@ def __getattr__(name):
 
 
 __all__ = ["AE", "VAE", "BetaVAE", "Objective", "SweepEntry", "TrainResult", "baselines", "decode", "encode",
-           "image_grid", "load_checkpoint", "load_model", "save_checkpoint", "save_traversals", "sweep",
+           "load_checkpoint", "load_model", "save_checkpoint", "save_traversals", "sweep",
            "train", "traversals"]

@@ -107,34 +107,18 @@ def traversals(model, base, units=None, values=None) -> np.ndarray:
     return images.reshape(units.size, values.size, *images.shape[1:])
 
 
-def image_grid(images, pad: int = 1, fill: float = 1.0) -> np.ndarray:
-    """Tile images [rows, cols, H, W, C] into one image [rows*(H+pad)-pad, cols*(W+pad)-pad, C]."""
-    imgs = np.asarray(images)
-    if imgs.ndim != 5:
-        raise DataError(f"images: expected [rows, cols, H, W, C], got shape {imgs.shape}")
-    rows, cols, h, w, c = imgs.shape
-    grid = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad, c), fill, dtype=imgs.dtype)
-    for r in range(rows):
-        for col in range(cols):
-            grid[r * (h + pad):r * (h + pad) + h, col * (w + pad):col * (w + pad) + w] = imgs[r, col]
-    return grid
+def save_traversals(model, base, path, units=None, values=None, row_labels=None, title: str | None = None):
+    """Write the :func:`traversals` grid as a PNG (one row per unit, one column per value), atomically.
 
-
-def save_traversals(model, base, path, units=None, values=None, scale: int = 2) -> np.ndarray:
-    """Write the :func:`traversals` grid (one row per unit) to an image file ``path`` (PNG), atomically.
-
-    Rows follow ``units`` (default: all units in index order); ``scale`` enlarges each pixel.
-    Returns the grid, uint8 [height, width, C].
+    row_labels: one label per swept unit (default "unit j"); columns are labelled by value.
+    Returns the path written.
     """
-    from .._io import atomic_path
+    from ..report.images import save_image_grid
 
-    grid = image_grid(traversals(model, base, units, values))
-    grid8 = np.clip(np.rint(grid * 255.0), 0, 255).astype(np.uint8)
-    if scale > 1:
-        grid8 = grid8.repeat(scale, axis=0).repeat(scale, axis=1)
-    import matplotlib.image as mpimg
-
-    with atomic_path(path, suffix=".png") as tmp:
-        mpimg.imsave(tmp, grid8 if grid8.shape[2] == 3 else grid8[..., 0], format="png",
-                     cmap=None if grid8.shape[2] == 3 else "gray")
-    return grid8
+    k = model.config["latent_dim"]
+    values = np.linspace(-2.5, 2.5, 9) if values is None else values
+    images = traversals(model, base, units, values)
+    units = np.arange(k) if units is None else np.atleast_1d(np.asarray(units))
+    labels = [f"unit {j}" for j in units] if row_labels is None else row_labels
+    return save_image_grid(images, path, row_labels=labels, col_labels=[f"{v:+.3g}" for v in np.asarray(values)],
+                           title=title)
