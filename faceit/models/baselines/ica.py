@@ -19,7 +19,7 @@ class ICA(LinearPixelBaseline):
 
     family = "ica"
 
-    def __init__(self, n_units: int = 50, seed: int = 0, max_iter: int = 1000, tol: float = 1e-4,
+    def __init__(self, n_units: int = 50, seed: int = 0, max_iter: int = 300, tol: float = 1e-4,
                  name: str | None = None):
         super().__init__(n_units=n_units, seed=seed, name=name)
         self.max_iter = int(max_iter)
