@@ -25,6 +25,7 @@ from .html import Figure, Section, Table, write_report
 
 FAMILY_ORDER = ("beta_vae", "vae", "ae", "pca", "ica", "aam", "classifier")
 MAX_TUNING_PANELS = 12
+MAX_EV_MODELS = 16
 MAX_TRAVERSAL_ROWS = 10
 TRAVERSAL_VALUES = np.linspace(-2.5, 2.5, 7)
 N_CONTACT_SHEET = 48
@@ -255,10 +256,14 @@ def alignment_section(view: RunView) -> Section:
 # --------------------------------------------------------------------------- explained variance, nulls
 
 def fig_explained_variance(view: RunView) -> Figure:
+    shown = view.models
+    if len(shown) > MAX_EV_MODELS:  # one box per class: its representative (chosen without neural data)
+        names = {_representative(view, f, key="explained_variance") for f in FAMILY_ORDER} - {None}
+        shown = [e for e in view.models if e.name in names]
     panels = {}
     for pop in view.populations:
         models = {}
-        for e in view.models:
+        for e in shown:
             per_neuron = view.record(e.name, pop).get("per_neuron")
             if per_neuron and per_neuron.get("ev_r2"):
                 models[view.label(e.name)] = (e.family, per_neuron["ev_r2"])
@@ -269,7 +274,9 @@ def fig_explained_variance(view: RunView) -> Figure:
     path = F.explained_variance(view.figure_path("explained_variance.png"), panels)
     return Figure(path, "Explained variance of each neuron from all units of each model",
                   f"Cross-validated R² ({view.config.analysis.cv}-fold ridge, design 4.3) of every neuron from all of a "
-                  "model's units, one box per model. Population-level fit is expected to be similar across model "
+                  "model's units, one box per model"
+                  + (" (one model per class: this run has too many to show each)" if len(shown) < len(view.models)
+                     else "") + ". Population-level fit is expected to be similar across model "
                   "classes: what separates them is whether single units match single neurons, not how much "
                   "variance the units explain together.")
 
@@ -309,18 +316,30 @@ def population_section(view: RunView) -> Section:
 
 # --------------------------------------------------------------------------- matched units
 
-def _factor_matches(view: RunView, units: np.ndarray) -> list:
-    """(best factor name, |r|) per column of units [N_stimuli, K], over all experiment stimuli; [] without factors."""
-    exp = view.stimuli.experiment
-    if exp.factors is None:
-        return []
-    u = units - units.mean(axis=0)
-    f = exp.factors - exp.factors.mean(axis=0)
+def best_factors(units, factors, factor_names) -> list:
+    """For each unit, the factor it correlates with most: [(name, |Pearson r|)] per column of units.
+
+    units [N, K], factors [N, F] over the same stimuli; a constant column correlates 0 with anything.
+    """
+    from .._validation import as_matrix, check_same_rows
+
+    u = as_matrix(units, "units")
+    f = as_matrix(factors, "factors")
+    check_same_rows(u, "units", f, "factors")
+    if len(factor_names) != f.shape[1]:
+        raise DataError(f"factor_names: {len(factor_names)} names for {f.shape[1]} factor columns")
+    u = u - u.mean(axis=0)
+    f = f - f.mean(axis=0)
     denom = np.outer(np.linalg.norm(u, axis=0), np.linalg.norm(f, axis=0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.abs(np.where(denom > 0, (u.T @ f) / np.where(denom > 0, denom, 1.0), 0.0))
+    r = np.abs(u.T @ f) / np.where(denom > 0, denom, np.inf)
     best = r.argmax(axis=1)
-    return [(exp.factor_names[j], float(r[i, j])) for i, j in enumerate(best)]
+    return [(str(factor_names[j]), float(r[i, j])) for i, j in enumerate(best)]
+
+
+def _factor_matches(view: RunView, units: np.ndarray) -> list:
+    """best_factors over all experiment stimuli; [] when the stimuli have no known factors."""
+    exp = view.stimuli.experiment
+    return [] if exp.factors is None else best_factors(units, exp.factors, exp.factor_names)
 
 
 def _matched_pairs(view: RunView) -> list:
@@ -383,7 +402,7 @@ def fig_traversals(view: RunView) -> Figure:
         labels.append(text)
     images = traversals(model, np.zeros(rep.units.shape[1]), units=units, values=TRAVERSAL_VALUES)
     path = save_image_grid(images, view.figure_path("traversals.png"), row_labels=labels,
-                           col_labels=[f"{v:+.1f}" for v in TRAVERSAL_VALUES])
+                           col_labels=[f"{v:+.1f}" for v in TRAVERSAL_VALUES], cell_inches=0.8)
     return Figure(path, f"Latent traversals of the top β-VAE ({view.label(view.top)})",
                   "Each row sweeps one informative unit from -2.5 to +2.5 prior standard deviations with every other "
                   "unit at the prior mean, and renders the result with the decoder (rows ordered by KL, most "

@@ -88,6 +88,7 @@ def alignment_by_class(path, scores: dict, ceiling=None, ceiling_label: str = "n
         raise DataError("scores: no model has an alignment score to plot")
     fig = new_figure(max(3.6, 0.75 * len(scores) + 1.6), 3.0)
     ax = fig.add_subplot()
+    legend = {"model": "model (bar: class mean)", "rotation": "its rotation control"}  # each label once
     for x, (family, rec) in enumerate(scores.items()):
         s = _values(rec["score"], f"scores[{family!r}].score")
         rot = as_real_array(rec.get("rotation", [np.nan] * s.size), f"scores[{family!r}].rotation", ndim=1)
@@ -96,12 +97,11 @@ def alignment_by_class(path, scores: dict, ceiling=None, ceiling_label: str = "n
         colour = family_colour(family)
         if s.size:
             ax.bar(x, s.mean(), width=0.6, color=colour, alpha=0.25, edgecolor=colour)
-            ax.scatter(x + _jitter(s.size), s, s=18, color=colour, zorder=3,
-                       label="model" if x == 0 else None)
+            ax.scatter(x + _jitter(s.size), s, s=18, color=colour, zorder=3, label=legend.pop("model", None))
         rot = rot[~np.isnan(rot)]
         if rot.size:
             ax.scatter(x + _jitter(rot.size), rot, s=18, marker="x", color="#555555", zorder=3,
-                       label="rotation control" if x == 0 else None)
+                       label=legend.pop("rotation", None))
     if ceiling is not None:
         c = _values(ceiling, "ceiling")
         if c.size:
@@ -111,7 +111,7 @@ def alignment_by_class(path, scores: dict, ceiling=None, ceiling_label: str = "n
     ax.set_xticks(range(len(scores)), [family_label(f) for f in scores], fontsize=8)
     ax.set_ylabel(ylabel, fontsize=8)
     ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=7, frameon=False, loc="upper right")
+    fig.legend(loc="outside upper center", ncols=3, fontsize=7, frameon=False)
     _note(ax, note)
     _style(ax)
     return save_figure(fig, path)
@@ -130,8 +130,10 @@ def mixed_control(path, by_population: dict, control: dict) -> Path:
     if not by_population:
         raise DataError("by_population: nothing to plot")
     families = list(dict.fromkeys(f for pop in by_population.values() for f in pop))
-    fig = new_figure(max(5.5, 0.7 * len(families) + 3.4), 3.0)
-    grid = fig.add_gridspec(1, 2, width_ratios=[max(2, len(families)), max(1.2, 0.9 * len(control))])
+    right = 1.2 * max(1, len(control)) + 0.8 if control else 0.0
+    left = max(3.4, 0.7 * len(families) + 1.0)
+    fig = new_figure(left + right, 3.2)
+    grid = fig.add_gridspec(1, 2 if control else 1, width_ratios=[left, right] if control else None)
     ax = fig.add_subplot(grid[0])
     n_pop = len(by_population)
     width = 0.8 / n_pop
@@ -152,6 +154,8 @@ def mixed_control(path, by_population: dict, control: dict) -> Path:
     ax.legend(fontsize=7, frameon=False, loc="upper right")
     ax.set_title("models on each population", fontsize=8)
     _style(ax)
+    if not control:
+        return save_figure(fig, path)
 
     ax2 = fig.add_subplot(grid[1], sharey=ax)
     labels = []
@@ -170,8 +174,7 @@ def mixed_control(path, by_population: dict, control: dict) -> Path:
     ax2.set_xticks(range(len(labels)), labels, fontsize=7)
     ax2.set_xlim(-0.6, max(0.6, len(labels) - 0.4))
     ax2.set_title("mixed-responses control", fontsize=8)
-    if control:
-        ax2.legend(fontsize=7, frameon=False, loc="upper right")
+    ax2.legend(fontsize=7, frameon=False, loc="upper right")
     _style(ax2)
     return save_figure(fig, path)
 
@@ -196,6 +199,13 @@ def udr_vs_alignment(path, udr, alignment, beta, note: str | None = None) -> Pat
     points = ax.scatter(udr, alignment, c=beta, cmap="viridis", norm=norm, s=26, edgecolor="black", lw=0.4)
     bar = fig.colorbar(points, ax=ax, shrink=0.85)
     bar.set_label("β", fontsize=8)
+    from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullLocator
+
+    levels = np.unique(beta)
+    if levels.size <= 8:
+        bar.ax.yaxis.set_major_locator(FixedLocator(levels))
+    bar.ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    bar.ax.yaxis.set_minor_locator(NullLocator())
     bar.ax.tick_params(labelsize=7)
     if udr.size >= 2 and np.ptp(udr) > 0:
         slope, intercept = np.polyfit(udr, alignment, 1)
@@ -226,6 +236,12 @@ def running_correlation(path, thresholds, r, p_values, n) -> Path:
         ax.annotate(f"n={int(k)}", (t, rr), textcoords="offset points", xytext=(0, 6), fontsize=6, ha="center")
     if (thresholds > 0).all() and thresholds.max() / thresholds.min() > 8:
         ax.set_xscale("log")
+    if thresholds.size <= 10:
+        from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullLocator
+
+        ax.xaxis.set_major_locator(FixedLocator(thresholds))
+        ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_locator(NullLocator())
     ax.axhline(0, color="#999999", lw=0.8)
     ax.set_ylim(-1.05, 1.1)
     ax.set_xlabel("largest β included", fontsize=8)
