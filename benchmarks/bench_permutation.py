@@ -8,6 +8,8 @@ loop is timed on a subset of the permutations and extrapolated (said so in the J
 are checked against faceit's null on that subset.
 "large": 1,000 permutations, 10,000 neurons, 32 units, 2,800 stimuli (targets: <= 60 s, peak RSS
 <= 2 GB). Each case runs in its own process so that its peak RSS is its own.
+Wall times depend on what else the machine runs: the JSON also gives CPU times (all threads) and
+the 1-minute load average at the end of the case.
 """
 
 from __future__ import annotations
@@ -60,32 +62,35 @@ def run_case(name: str, quick: bool) -> None:
     units, rates = make_data(n_neurons, n_units, n_stimuli)
     backend = get_backend("auto").NAME
     permutation_test(units, rates, n_permutations=8, backend=backend, progress=False)  # compile / warm up
-    timings = {}
-    results = {}
+    timings, cpu, results = {}, {}, {}
     for dtype in ("float64", "float32"):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         results[dtype] = permutation_test(units, rates, n_permutations=n_perm, backend=backend, dtype=dtype,
                                           progress=False)
-        timings[dtype] = time.perf_counter() - t0
+        timings[dtype], cpu[dtype] = time.perf_counter() - t0, time.process_time() - c0
     t0 = time.perf_counter()
     permutation_test(units, rates, n_permutations=max(n_perm // 10, 1), backend="numpy", progress=False)
     numpy_s = (time.perf_counter() - t0) * n_perm / max(n_perm // 10, 1)
 
+    # faceit's peak, data included; read before the reference, whose corrcoef of all columns is large
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     perms = shuffles.permutations(0, n_stimuli, 0, n_ref)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     ref_null = reference_loop(units, rates, perms)
     ref_s = (time.perf_counter() - t0) * n_perm / n_ref
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    ref_cpu_s = (time.process_time() - c0) * n_perm / n_ref
     emit(f"permutation_{name}", workload=f"matched_r, {n_perm} permutations, {n_neurons} neurons, {n_units} units, "
                                          f"{n_stimuli} stimuli", backend=backend,
          faceit_s=timings["float64"], faceit_float32_s=timings["float32"],
          faceit_numpy_backend_s_extrapolated=numpy_s,
          reference="loop of np.corrcoef + scipy.optimize.linear_sum_assignment",
-         reference_s=ref_s, reference_extrapolated_from_permutations=n_ref,
+         faceit_cpu_s=cpu["float64"], faceit_float32_cpu_s=cpu["float32"],
+         reference_s=ref_s, reference_cpu_s=ref_cpu_s, reference_extrapolated_from_permutations=n_ref,
          speedup_vs_reference=ref_s / timings["float64"], speedup_float32_vs_reference=ref_s / timings["float32"],
          max_abs_diff_vs_reference=float(np.abs(results["float64"].null[:n_ref] - ref_null).max()),
          max_abs_diff_float32_vs_float64=float(np.abs(results["float32"].null - results["float64"].null).max()),
-         p_value=results["float64"].p_value, peak_rss_mb=peak_rss_mb, quick=quick)
+         p_value=results["float64"].p_value, peak_rss_mb_before_reference=peak_rss_mb, load_average_1min=os.getloadavg()[0],
+         quick=quick)
 
 
 def main() -> None:

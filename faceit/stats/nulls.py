@@ -18,14 +18,29 @@ from ..compare.matching import match_correlations
 from ..compare.ridge import DEFAULT_ALPHAS, FoldProducts, RidgeFolds
 
 
+def _gathered(x: np.ndarray, dtype) -> np.ndarray:
+    """A left operand (its columns are gathered): C-ordered rows in dtype."""
+    return np.ascontiguousarray(x, dtype=dtype)
+
+
+def _multiplied(x: np.ndarray, dtype) -> np.ndarray:
+    """A right operand (only multiplied): x itself when already C- or F-contiguous in dtype.
+
+    Transposed responses stay a view: with 10,000 neurons that saves a copy of the data.
+    """
+    if x.dtype == dtype and (x.flags.c_contiguous or x.flags.f_contiguous):
+        return x
+    return np.ascontiguousarray(x, dtype=dtype)
+
+
 class _CrossProductNull:
     """Shared part: X^T Y[perm] [c, K, M] for a chunk, by gathering rows of the units."""
 
     def __init__(self, units_z: np.ndarray, rates_z: np.ndarray, backend, dtype, scale: float = 1.0):
         self.n = units_z.shape[0]
         self.backend = backend
-        self._units_t = backend.to_device((units_z.T * scale).astype(dtype))
-        self._rates_t = backend.to_device(rates_z.T.astype(dtype))
+        self._units_t = backend.to_device(_gathered(units_z.T * scale, dtype))
+        self._rates_t = backend.to_device(_multiplied(rates_z.T, dtype))
 
     def bytes_per_permutation(self, itemsize: int) -> int:
         """Working memory of one permutation: gathered rows, products and float64 work arrays."""
@@ -110,12 +125,12 @@ class ExplainedVarianceNull:
         self._test_rows = [np.flatnonzero(f.fold == k) for k in range(f.n_folds)]
         self._col_sum = rates_z.sum(axis=0)                           # permutation-invariant
         self._col_sumsq = (rates_z ** 2).sum(axis=0)
-        self._units_t = backend.to_device(units_z.T.astype(dtype))
-        self._rates_t = backend.to_device(rates_z.T.astype(dtype))
+        self._units_t = backend.to_device(_gathered(units_z.T, dtype))
+        self._rates_t = backend.to_device(_gathered(rates_z.T, dtype))  # gathered for the test rows too
         # fold indicators [F, n] against [y, y^2]: the test-set sums of y and y^2
-        self._fold_t = backend.to_device((f.fold[None, :] == np.arange(f.n_folds)[:, None]).astype(dtype))
-        self._rates_and_squares_t = backend.to_device(np.hstack([rates_z, rates_z ** 2]).T.astype(dtype))
-        self._test_basis_t = [backend.to_device(f.test_basis[k][rows].T.astype(dtype))  # P_f on its test rows
+        self._fold_t = backend.to_device(_gathered(f.fold[None, :] == np.arange(f.n_folds)[:, None], dtype))
+        self._rates_and_squares_t = backend.to_device(_multiplied(np.hstack([rates_z, rates_z ** 2]).T, dtype))
+        self._test_basis_t = [backend.to_device(_multiplied(f.test_basis[k][rows].T, dtype))  # P_f on test rows
                               for k, rows in enumerate(self._test_rows)]
 
     def bytes_per_permutation(self, itemsize: int) -> int:

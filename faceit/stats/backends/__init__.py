@@ -3,7 +3,8 @@
 Every backend module has the same functions:
 
 - ``is_available() -> bool``: whether it can run here;
-- ``to_device(x) -> array``: a 2-D float array placed where the backend computes;
+- ``to_device(x) -> array``: a 2-D float array placed where the backend computes (C- or
+  F-contiguous; on the CPU a contiguous x is used in place);
 - ``gather_products(left_t, right_t, index) -> np.ndarray``: for ``left_t`` [m, n] and
   ``right_t`` [p, q] (both from ``to_device``; rows = variables, columns = stimuli) and
   ``index`` int [c, q] with entries in [0, n), the products

@@ -12,7 +12,8 @@ def is_available() -> bool:
 
 
 def to_device(x: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(x)
+    """x itself when C- or F-contiguous (BLAS reads either), else a C-ordered copy."""
+    return x if x.flags.c_contiguous or x.flags.f_contiguous else np.ascontiguousarray(x)
 
 
 def gather_products(left_t: np.ndarray, right_t: np.ndarray, index: np.ndarray) -> np.ndarray:
