@@ -11,6 +11,10 @@ Synthesis (inverse_transform): coordinates -> aligned shape, placed at the mean 
 (mean centroid and size of the training faces) -> texture -> warped from the mean shape onto
 that shape. The landmarks come with the stimuli (synthetic faces have them; give real
 images theirs through ``landmarks=``); the model does not search for them.
+
+Textures are sampled in a frame ``texture_scale`` times finer than the images (default 3 for
+faces up to 48 px, else 1), so fitting holds N x (scale*H) x (scale*W) x 3 float32 textures:
+about 110 kB per 32 px face at the default; pass ``texture_scale=1`` to fit very many faces.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from .pca import fit_pca
 from .procrustes import align, generalized_procrustes, normalise
 from .warp import PiecewiseAffineWarp
 
-# Images warped per chunk (bounds memory at ~ chunk * H * W * 60 bytes).
+# Images warped per chunk (one progress-bar step).
 _WARP_CHUNK = 256
 
 
@@ -85,8 +89,8 @@ class AAM(Baseline):
         n_points = shapes.shape[1]
         self._check_n_units(self.n_shape, "n_shape", n, 2 * n_points, "landmark coordinates")
 
-        target = generalized_procrustes(shapes)
-        aligned = align(shapes, target).reshape(n, -1)
+        self.shape_target_ = generalized_procrustes(shapes)                      # [L, 2], unit norm
+        aligned = align(shapes, self.shape_target_).reshape(n, -1)
         self.shape_mean_, self.shape_components_, shape_var = fit_pca(aligned, self.n_shape, self.seed)
         _, centroid, size = normalise(shapes)
         self.pose_ = np.array([*centroid.mean(axis=0), size.mean()])            # cx, cy, centroid size
@@ -103,8 +107,7 @@ class AAM(Baseline):
         if shapes.shape[1] != self.warp_.n_landmarks:
             raise DataError(f"landmarks: {self.name} was fitted with {self.warp_.n_landmarks} landmarks per face, "
                             f"got {shapes.shape[1]}")
-        target = self.shape_mean_.reshape(-1, 2)
-        aligned = align(shapes, target / np.linalg.norm(target)).reshape(len(shapes), -1)
+        aligned = align(shapes, self.shape_target_).reshape(len(shapes), -1)
         b_shape = (aligned - self.shape_mean_) @ self.shape_components_.T / self.block_scale_[0]
         textures = self._textures(images, shapes)
         b_app = (textures - self.appearance_mean_) @ self.appearance_components_.T / self.block_scale_[1]
@@ -143,7 +146,7 @@ class AAM(Baseline):
         return 3 if max(h, w) <= 48 else 1
 
     def _textures(self, images: np.ndarray, shapes: np.ndarray) -> np.ndarray:
-        """Shape-free textures, flattened: float32 [N, H*W*C]."""
+        """Shape-free textures, flattened: float32 [N, (scale*H)*(scale*W)*C]."""
         w = self.warp_
         out = np.empty((len(images), w.texture_height * w.texture_width * images.shape[-1]), np.float32)
         starts = range(0, len(images), _WARP_CHUNK)
@@ -155,17 +158,14 @@ class AAM(Baseline):
     def _quiet(self, n_chunks: int):
         return (n_chunks < 4) if self.progress is None else not self.progress
 
+    _STATE = ("shape_target", "shape_mean", "shape_components", "appearance_mean", "appearance_components",
+              "block_scale", "pose")
+
     def _get_state(self):
-        return {"shape_mean": self.shape_mean_, "shape_components": self.shape_components_,
-                "appearance_mean": self.appearance_mean_, "appearance_components": self.appearance_components_,
-                "block_scale": self.block_scale_, "pose": self.pose_}
+        return {key: getattr(self, f"{key}_") for key in self._STATE}
 
     def _set_state(self, arrays, path: Path, meta: dict):
-        missing_state(path, arrays, self._get_state_keys())
-        for key in self._get_state_keys():
+        missing_state(path, arrays, self._STATE)
+        for key in self._STATE:
             setattr(self, f"{key}_", arrays[key])
         self._build_warp(*self.image_shape_[:2])
-
-    @staticmethod
-    def _get_state_keys():
-        return ("shape_mean", "shape_components", "appearance_mean", "appearance_components", "block_scale", "pose")

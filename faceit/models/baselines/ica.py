@@ -14,7 +14,9 @@ class ICA(LinearPixelBaseline):
     own whitening does, but through a randomized SVD that scales to many pixels), then
     FastICA finds the unmixing rotation. units [N, n_units]: the sources, unit variance on
     the training stimuli, each signed to have positive skewness there. inverse_transform
-    maps sources back through the mixing matrix.
+    maps sources back through the mixing matrix. When ``n_units`` exceeds the number of
+    non-Gaussian directions in the images, FastICA may stop at ``max_iter`` with scikit-learn's
+    ConvergenceWarning; the extra sources are then as arbitrary as any rotation of Gaussian ones.
     """
 
     family = "ica"
