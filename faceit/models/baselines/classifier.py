@@ -178,7 +178,7 @@ class IdentityClassifier(Baseline):
         """Predicted identity label per stimulus [N] (trained classifier only)."""
         if self.backbone is not None:
             raise ConfigError("predict: a backbone has no identity read-out; only the trained classifier predicts")
-        logits = self._run(self._checked_images(stimuli), lambda x: self.net_(x))
+        logits = self._run(self._checked_images(stimuli), self.net_.to(self._torch_device()).eval())
         return self.classes_[np.argmax(logits, axis=1)]
 
     def score(self, stimuli, labels=None) -> float:
@@ -225,8 +225,7 @@ class IdentityClassifier(Baseline):
 
     def _raw_features(self, images: np.ndarray) -> np.ndarray:
         if self.backbone is None:
-            self.net_.eval()
-            return self._run(images, self.net_.features)
+            return self._run(images, self.net_.to(self._torch_device()).eval().features)
         self.backbone.to(self._torch_device()).eval()
         if self.feature_layer is None:
             return self._run(images, self.backbone)
