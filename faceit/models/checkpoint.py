@@ -3,7 +3,8 @@
 A checkpoint folder holds
 
     checkpoint.json                 format, model config, step, training settings, the names and
-                                    SHA-256 checksums of the two files below (the commit point)
+                                    SHA-256 checksums of the two files below ("weights",
+                                    "optimizer_state"), Adam's hyper-parameters (the commit point)
     ckpt-00001000.safetensors       model weights
     ckpt-00001000.state.safetensors optimizer state and random-generator states (for resuming)
 
@@ -99,12 +100,12 @@ def save_checkpoint(directory, model, step: int, *, optimizer=None, rng: dict | 
     index = {
         "format": FORMAT, "version": VERSION, "step": int(step), "config": model.config,
         "weights": f"{stem}.safetensors", "weights_sha256": _sha256(weights_bytes),
-        "state": f"{stem}.state.safetensors", "state_sha256": _sha256(state_bytes),
+        "optimizer_state": f"{stem}.state.safetensors", "optimizer_state_sha256": _sha256(state_bytes),
         "optimizer": optim_meta, "rng": sorted((rng or {}).keys()), "training": training or {},
     }
     atomic_write_text(directory / INDEX, json.dumps(index, indent=1, default=_json_default) + "\n")
     if previous is not None:
-        for key in ("weights", "state"):
+        for key in ("weights", "optimizer_state"):
             old = previous.get(key)
             if old and old != index[key]:
                 (directory / old).unlink(missing_ok=True)
@@ -132,7 +133,7 @@ def _read_index(directory: Path) -> dict:
     if index.get("version") != VERSION:
         raise CheckpointError(f"{path}: checkpoint version {index.get('version')} is not supported "
                               f"(this faceit reads version {VERSION})")
-    for key in ("step", "config", "weights", "weights_sha256", "state", "state_sha256"):
+    for key in ("step", "config", "weights", "weights_sha256", "optimizer_state", "optimizer_state_sha256"):
         if key not in index:
             raise CheckpointError(f"{path}: checkpoint index lacks {key!r}")
     return index
@@ -167,7 +168,7 @@ def load_checkpoint(directory) -> Checkpoint:
     directory = Path(directory)
     index = _read_index(directory)
     weights = _read_verified(directory, index["weights"], index["weights_sha256"])
-    state = _read_verified(directory, index["state"], index["state_sha256"])
+    state = _read_verified(directory, index["optimizer_state"], index["optimizer_state_sha256"])
     optimizer = _optimizer_from_tensors(state, index["optimizer"]) if index.get("optimizer") else None
     rng = {name: state[f"rng.{name}"] for name in index.get("rng", []) if f"rng.{name}" in state}
     return Checkpoint(directory, index["config"], int(index["step"]), weights, optimizer, rng,

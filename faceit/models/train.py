@@ -25,7 +25,7 @@ from .objectives import batch_loss
 
 # The recipe (docs/recipe.md).
 DEFAULT_STEPS = 6000
-DEFAULT_LR = 1e-3
+DEFAULT_LR = 2e-3
 DEFAULT_BATCH_SIZE = 64
 LOG_NAME = "log.jsonl"
 
