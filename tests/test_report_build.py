@@ -4,6 +4,8 @@ opened in headless Chromium to prove that every embedded figure decodes."""
 from __future__ import annotations
 
 import base64
+import contextlib
+import dataclasses
 import html
 import re
 import shutil
@@ -65,20 +67,13 @@ def run_and_report(root: Path, collapsed_betas=()) -> dict:
     populations = make_responses(config, store, stimuli)
     models = make_models(stimuli, collapsed_betas)
     reps = encode_models(config, store, stimuli, models)
-    with pytest.warns(UserWarning) if collapsed_betas else _no_op():
+    with pytest.warns(UserWarning) if collapsed_betas else contextlib.nullcontext():
         results = analyse(config, store, stimuli, populations, models, reps)
     rows = summary_rows(models, results)
     path = build_report(store, config, stimuli, populations, models, reps, results, rows,
                         notes=["a <tiny> test run"], seconds=1.5)
-    return {"path": path, "root": root, "results": results, "rows": rows, "models": models, "reps": reps}
-
-
-class _no_op:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
+    return {"path": path, "root": root, "results": results, "rows": rows, "models": models, "reps": reps,
+            "config": config, "stimuli": stimuli, "populations": populations}
 
 
 @pytest.fixture(scope="module")
@@ -205,3 +200,23 @@ def test_reconstruction_tests_match_scipy_welch(report):
         assert row[0] == f"{ref['recon_cosine_distance']:.3g}"
         assert row[1] == f"{other['recon_cosine_distance']:.3g}"
         assert row[-1] == f"{p:.3g}"
+
+
+def test_recorded_population_without_known_factors(report, tmp_path):
+    """Real data: one population under another name, stimuli without generative factors, no MIG."""
+    results = report["results"]
+    recorded = {
+        "pairs": {(m, "recorded"): rec for (m, pop), rec in results["pairs"].items() if pop == "axis"},
+        "udr": results["udr"], "mig": {}, "controls": {"recorded": results["controls"]["axis"]}}
+    rows = [dict(row, population="recorded", mig=None) for row in report["rows"] if row["population"] == "axis"]
+    exp = dataclasses.replace(report["stimuli"].experiment, factors=None, factor_names=[])
+    stimuli = dataclasses.replace(report["stimuli"], experiment=exp)
+    populations = {"recorded": report["populations"]["axis"]}
+    path = build_report(RunStore(tmp_path), report["config"], stimuli, populations, report["models"], report["reps"],
+                        recorded, rows)
+    page = html.unescape(path.read_text())
+    assert "Not shown" not in page
+    assert "Their generative factors" not in page
+    assert "(recorded population)" in page
+    assert "axis population" not in page and "mixed population" not in page and "'mixed'" not in page
+    assert len(embedded_images(page)) == len(list((tmp_path / "figures").glob("*.png"))) == 11

@@ -193,12 +193,14 @@ def fig_mixed_control(view: RunView) -> Figure:
             observed = view.record(c["top_model"], pop).get("alignment")
             control[f"{view.label(c['top_model'])}\n{pop}"] = {"observed": observed, "mixed": c["mixed_scores"]}
     path = F.mixed_control(view.figure_path("fig3c_mixed_control.png"), by_population, control)
-    return Figure(path, "Mixed controls",
-                  "Left: alignment of every model class on each simulated population; the 'mixed' population's "
-                  "neurons are tuned to dense random combinations of the factors, so one-to-one alignment should "
-                  "drop there for every model. Right: the top β-VAE's alignment on the real responses (star) against "
-                  "its alignment on responses made by mixing the real neurons with random Gaussian matrices (boxes, "
-                  "Fig 3c): a real one-to-one correspondence must not survive the mixing.")
+    left = "Left: alignment of every model class on each population."
+    if "mixed" in by_population:
+        left += (" The simulated 'mixed' population's neurons are tuned to dense random combinations of the factors, "
+                 "so one-to-one alignment should drop there for every model.")
+    right = (" Right: the top β-VAE's alignment on the recorded responses (star) against its alignment on responses "
+             "made by mixing those neurons with random Gaussian matrices (boxes, Fig 3c): a real one-to-one "
+             "correspondence must not survive the mixing." if control else "")
+    return Figure(path, "Mixed controls", left + right)
 
 
 def _udr_points(view: RunView):

@@ -88,6 +88,7 @@ table { border-collapse: collapse; font-size: 0.78em; margin: 0.8em 0; }
 th, td { border: 1px solid #ddd; padding: 2px 6px; text-align: right; white-space: nowrap; }
 th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
 .table-wrap { overflow-x: auto; } .skipped { color: #8a5a00; font-size: 0.88em; }
+p.caption { font-size: 0.88em; color: #333; margin-bottom: 0.2em; }
 """
 
 _CHECK_SCRIPT = """
