@@ -115,8 +115,11 @@ def test_deterministic_and_saved(faces, make, tmp_path):
 def test_too_many_units_is_a_clear_error(faces):
     train, _ = faces
     small = train.subset(slice(0, 20))
+    model = PCA(n_units=50)
     with pytest.raises(DataError, match="n_units=50.*20 stimuli"):
-        PCA(n_units=50).fit(small)
+        model.fit(small)
+    with pytest.raises(ConfigError, match="not fitted"):   # a failed fit leaves nothing half-fitted
+        model.transform(small)
     with pytest.raises(DataError, match="n_units"):
         ICA(n_units=50).fit(small)
     with pytest.raises(DataError, match="n_shape"):

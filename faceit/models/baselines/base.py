@@ -163,8 +163,9 @@ class Baseline(abc.ABC):
     def fit(self, stimuli, **kwargs) -> Baseline:
         """Fit on ``stimuli`` (Stimuli or images [N, H, W, C]); returns self."""
         images = as_images(stimuli)
-        self.image_shape_ = tuple(int(s) for s in images.shape[1:])
+        self.image_shape_ = None                      # a failed fit leaves the model unfitted
         self._fit(stimuli, images, **kwargs)
+        self.image_shape_ = tuple(int(s) for s in images.shape[1:])
         return self
 
     def transform(self, stimuli, **kwargs) -> Representation:
