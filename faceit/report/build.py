@@ -54,6 +54,7 @@ class RunView:
     test_rows: np.ndarray      # held-out stimuli (reconstruction)
     top: str | None            # the β-VAE that UDR ranks first, if it has informative units
     top_reason: str | None     # why there is no top β-VAE to show
+    labels: dict               # model name -> short label for the figures
 
     def record(self, name: str, population: str | None = None) -> dict:
         return self.results["pairs"].get((name, population or self.primary), {})
@@ -62,17 +63,25 @@ class RunView:
         return next(e for e in self.models if e.name == name)
 
     def label(self, name: str) -> str:
-        """A short model label: family, β where it varies, seed where there are several."""
-        e = self.entry(name)
-        parts = [F.family_label(e.family)]
-        if e.family == "beta_vae" and e.beta is not None:
-            parts.append(f"β={e.beta:g}")
-        if e.seed is not None and sum(m.family == e.family for m in self.models) > 1:
-            parts.append(f"s{e.seed}")
-        return " ".join(parts)
+        return self.labels[name]
 
     def figure_path(self, name: str) -> Path:
         return self.store.path("figures", name)
+
+
+def model_labels(models) -> dict:
+    """name -> short label: family, β for β-VAEs, seed where a class has several models; the model's
+    own name wherever two models would share a label."""
+    short = {}
+    for e in models:
+        parts = [F.family_label(e.family)]
+        if e.family == "beta_vae" and e.beta is not None:
+            parts.append(f"β={e.beta:g}")
+        if e.seed is not None and sum(m.family == e.family for m in models) > 1:
+            parts.append(f"s{e.seed}")
+        short[e.name] = " ".join(parts)
+    taken = list(short.values())
+    return {name: (label if taken.count(label) == 1 else name) for name, label in short.items()}
 
 
 def _view(store, config, stimuli, populations, models, reps, results, rows) -> RunView:
@@ -89,7 +98,7 @@ def _view(store, config, stimuli, populations, models, reps, results, rows) -> R
         reason = f"the β-VAE that UDR ranks first ({top}) has no informative unit (collapsed)"
         top = None
     return RunView(store, config, stimuli, populations, models, reps, results, rows, primary,
-                   np.flatnonzero(~stimuli.test), np.flatnonzero(stimuli.test), top, reason)
+                   np.flatnonzero(~stimuli.test), np.flatnonzero(stimuli.test), top, reason, model_labels(models))
 
 
 def _scored(view: RunView, key: str, population: str | None = None) -> list:
