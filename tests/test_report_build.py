@@ -95,7 +95,8 @@ def test_every_figure_is_embedded_and_written(report):
     assert page.count("<img ") == len(files)
     expected = {"stimuli.png", "fig3b_alignment.png", "fig3c_mixed_control.png", "fig3d_udr_alignment.png",
                 "fig3e_running_correlation.png", "explained_variance.png", "permutation_nulls.png",
-                "matched_tuning.png", "traversals.png", "fig7b_reconstructions.png", "fig7c_cosine_distance.png"}
+                "matched_tuning.png", "traversals.png", "fig7b_reconstructions.png", "fig7c_cosine_distance.png",
+                "mig_alignment.png"}
     assert expected <= set(files)
     for name, data in images.items():
         assert data == (report["root"] / "figures" / name).read_bytes()
@@ -121,6 +122,9 @@ def test_udr_correlation_matches_scipy(report):
     r, p = stats.pearsonr([results["udr"][n] for n in names], [results["pairs"][(n, "axis")]["alignment"] for n in names])
     page = report["path"].read_text()
     assert f"Pearson r = {r:.2f}, p = {p:.3g}, n = 4" in page
+    names = [e.name for e in models if results["pairs"][(e.name, "axis")].get("alignment") is not None]
+    r, p = stats.pearsonr([results["mig"][n] for n in names], [results["pairs"][(n, "axis")]["alignment"] for n in names])
+    assert f"Pearson r = {r:.2f}, p = {p:.3g}, n = {len(names)}" in page
 
 
 def test_score_table_holds_every_row(report):

@@ -256,12 +256,39 @@ def fig_running_correlation(view: RunView) -> Figure:
                   "rather than one carried by a single β.")
 
 
+def fig_mig_vs_alignment(view: RunView) -> Figure | None:
+    from ..stats import pearson
+
+    mig = view.results.get("mig", {})
+    if not mig:
+        return None  # real stimuli: no known factors, nothing to say
+    entries = [e for e in _scored(view, "alignment") if mig.get(e.name) is not None]
+    if len(entries) < 2:
+        raise Skip(f"alignment against MIG: needs at least 2 models with both scores, this run has {len(entries)}")
+    x = np.array([mig[e.name] for e in entries])
+    y = np.array([view.record(e.name)["alignment"] for e in entries])
+    try:
+        corr = pearson(x, y)
+        note = f"Pearson r = {corr.r:.2f}, p = {corr.p_value:.3g}, n = {corr.n}"
+    except DataError:
+        note = None
+    path = F.scatter_by_family(view.figure_path("mig_alignment.png"), x, y, [e.family for e in entries],
+                               "MIG (ground-truth disentanglement)", "alignment score", note=note)
+    return Figure(path, f"Ground truth: alignment against MIG ({view.primary} population)",
+                  "Each point is one model. MIG (mutual information gap, design 4.8) measures on the synthetic "
+                  "world's known factors how cleanly each factor is captured by a single unit; it is not available "
+                  "for real stimuli. Where the simulated neurons are tuned to single factors, alignment with them "
+                  "should rise with MIG: this checks that the alignment score measures disentanglement."
+                  + (f" {note}." if note else ""))
+
+
 def alignment_section(view: RunView) -> Section:
     return _section(view, "Alignment of model units with single neurons (Fig 3b–e)",
                     "Can single model units stand in for single neurons? Each model's units predict each neuron by "
                     "lasso; a neuron explained by one unit scores 1. Scores are read against two references: the "
                     "model's own rotation control, and the ceiling reached by real neurons used as units.",
-                    [fig_alignment_by_class, fig_mixed_control, fig_udr_vs_alignment, fig_running_correlation])
+                    [fig_alignment_by_class, fig_mixed_control, fig_udr_vs_alignment, fig_running_correlation,
+                     fig_mig_vs_alignment])
 
 
 # --------------------------------------------------------------------------- explained variance, nulls
@@ -519,9 +546,12 @@ def _section(view: RunView, title: str, text: str, builders) -> Section:
     section = Section(title, text)
     for build in builders:
         try:
-            section.figures.append(build(view))
+            figure = build(view)
         except Skip as exc:
             section.skipped.append(str(exc))
+            continue
+        if figure is not None:  # None: the figure does not apply to this kind of run
+            section.figures.append(figure)
     return section
 
 

@@ -252,6 +252,27 @@ def running_correlation(path, thresholds, r, p_values, n) -> Path:
     return save_figure(fig, path)
 
 
+def scatter_by_family(path, x, y, families, xlabel: str, ylabel: str, note: str | None = None) -> Path:
+    """One point per model at (x, y), coloured by model class (e.g. MIG against alignment)."""
+    x = as_real_array(x, "x", ndim=1)
+    y = as_real_array(y, "y", ndim=1)
+    if not (x.size == y.size == len(families)) or x.size == 0:
+        raise DataError(f"x, y and families must be paired and non-empty, got {x.size}, {y.size} and "
+                        f"{len(families)} values")
+    fig = new_figure(3.8, 3.0)
+    ax = fig.add_subplot()
+    for family in dict.fromkeys(families):
+        keep = np.array([f == family for f in families])
+        ax.scatter(x[keep], y[keep], s=24, color=family_colour(family), edgecolor="black", lw=0.4,
+                   label=family_label(family))
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    _note(ax, note)
+    _style(ax)
+    return save_figure(fig, path)
+
+
 # --------------------------------------------------------------------------- explained variance
 
 def explained_variance(path, panels: dict) -> Path:
