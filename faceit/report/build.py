@@ -510,7 +510,7 @@ def reconstruction_section(view: RunView) -> Section:
         path, "Latent reconstruction error per model class",
         "Cosine distance between the standardised true latents (the encoder's means of each held-out face) and "
         "the latents decoded from neurons; one dot per held-out stimulus, bars at the median; 1 is chance "
-        "(orthogonal). Boxed: one-sided Welch t-tests that the β-VAE's distances are lower than each other "
+        "(orthogonal). Above the plot: one-sided Welch t-tests that the β-VAE's distances are lower than each other "
         "class's."))
     if tests:
         section.tables.append(Table(

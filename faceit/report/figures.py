@@ -60,9 +60,9 @@ def _values(x, name: str) -> np.ndarray:
 
 
 def _note(ax, text: str | None) -> None:
+    """A statistic printed above the axes (never over the data)."""
     if text:
-        ax.text(0.02, 0.98, text, transform=ax.transAxes, va="top", ha="left", fontsize=7,
-                bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "#bbbbbb", "alpha": 0.9})
+        ax.set_title(text, fontsize=7, loc="left")
 
 
 def _jitter(n: int, width: float = 0.12) -> np.ndarray:
@@ -265,9 +265,12 @@ def scatter_by_family(path, x, y, families, xlabel: str, ylabel: str, note: str 
         keep = np.array([f == family for f in families])
         ax.scatter(x[keep], y[keep], s=24, color=family_colour(family), edgecolor="black", lw=0.4,
                    label=family_label(family))
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.set_xlabel(xlabel, fontsize=8)
     ax.set_ylabel(ylabel, fontsize=8)
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    ax.legend(fontsize=7, frameon=False, loc="best")
     _note(ax, note)
     _style(ax)
     return save_figure(fig, path)
