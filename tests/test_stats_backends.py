@@ -80,3 +80,14 @@ def test_inverse(rng):
     inv = shuffles.inverse(perms)
     for p, q in zip(perms, inv):
         np.testing.assert_array_equal(q, np.argsort(p))
+
+
+@pytest.mark.parametrize("threshold", [0, 1 << 40])
+def test_numba_parallel_and_serial_gathers_agree(rng, monkeypatch, threshold):
+    from faceit.stats.backends import numba_backend
+
+    monkeypatch.setattr(numba_backend, "PARALLEL_MIN_ELEMENTS", threshold)
+    left, right = rng.standard_normal((5, 40)), rng.standard_normal((3, 40))
+    index = np.stack([rng.permutation(40) for _ in range(7)])
+    got = numba_backend.gather_products(left, right, index)
+    np.testing.assert_allclose(got, np.stack([left[:, i] @ right.T for i in index]), rtol=1e-12, atol=1e-12)

@@ -1,8 +1,9 @@
 """CPU backend: the row gather runs in parallel numba threads, the product in BLAS.
 
 The gather is memory-bound and numpy runs it on one thread; here it is split over all cores
-and writes straight into a reused buffer. The matrix product stays in BLAS, which no
-hand-written loop beats.
+and writes straight into the buffer the product reads. Small gathers run on one thread
+(starting the thread pool costs more than they do). The matrix product stays in BLAS, which
+no hand-written loop beats.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 NAME = "numba"
+
+#: Gathers of fewer elements than this run on one thread.
+PARALLEL_MIN_ELEMENTS = 1 << 18
 
 try:
     import numba
@@ -23,8 +27,7 @@ def is_available() -> bool:
 
 if numba is not None:
 
-    @numba.njit(parallel=True, cache=True, nogil=True)
-    def _gather(left_t, index, out):
+    def _gather_rows(left_t, index, out):
         m, c, q = out.shape
         for row in numba.prange(m * c):
             j = row // c
@@ -35,6 +38,9 @@ if numba is not None:
             for i in range(q):
                 dst[i] = src[idx[i]]
 
+    _gather_parallel = numba.njit(parallel=True, cache=True, nogil=True)(_gather_rows)
+    _gather_serial = numba.njit(cache=True, nogil=True)(_gather_rows)
+
 
 def to_device(x: np.ndarray) -> np.ndarray:
     """x itself when C- or F-contiguous (BLAS reads either), else a C-ordered copy."""
@@ -42,10 +48,14 @@ def to_device(x: np.ndarray) -> np.ndarray:
 
 
 def gather_products(left_t: np.ndarray, right_t: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """``out[b] = left_t[:, index[b]] @ right_t.T``: float [c, m, p] (see the package docstring)."""
+    """``out[b] = left_t[:, index[b]] @ right_t.T``: float [c, m, p] (see the package docstring).
+
+    Fastest with a C-ordered ``left_t`` (its rows are read at random positions).
+    """
     m = left_t.shape[0]
     c, q = index.shape
     gathered = np.empty((m, c, q), dtype=left_t.dtype)
-    _gather(left_t, np.ascontiguousarray(index, dtype=np.int64), gathered)  # fastest with C-ordered left_t
+    gather = _gather_parallel if gathered.size >= PARALLEL_MIN_ELEMENTS else _gather_serial
+    gather(left_t, np.ascontiguousarray(index, dtype=np.int64), gathered)
     flat = right_t @ gathered.reshape(m * c, q).T
     return flat.reshape(-1, m, c).transpose(2, 1, 0)
