@@ -12,7 +12,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from scipy import stats
@@ -116,14 +115,14 @@ def test_page_is_self_contained_and_small(report):
 
 def test_udr_correlation_matches_scipy(report):
     results, models = report["results"], report["models"]
-    names = [e.name for e in models if e.name in results["udr"] and results["pairs"][(e.name, "axis")].get("alignment")
-             is not None]
+    alignment = {e.name: results["pairs"][(e.name, "axis")].get("alignment") for e in models}
+    names = [n for n, a in alignment.items() if n in results["udr"] and a is not None]
     assert len(names) == 4
-    r, p = stats.pearsonr([results["udr"][n] for n in names], [results["pairs"][(n, "axis")]["alignment"] for n in names])
+    r, p = stats.pearsonr([results["udr"][n] for n in names], [alignment[n] for n in names])
     page = report["path"].read_text()
     assert f"Pearson r = {r:.2f}, p = {p:.3g}, n = 4" in page
-    names = [e.name for e in models if results["pairs"][(e.name, "axis")].get("alignment") is not None]
-    r, p = stats.pearsonr([results["mig"][n] for n in names], [results["pairs"][(n, "axis")]["alignment"] for n in names])
+    names = [n for n, a in alignment.items() if a is not None]
+    r, p = stats.pearsonr([results["mig"][n] for n in names], [alignment[n] for n in names])
     assert f"Pearson r = {r:.2f}, p = {p:.3g}, n = {len(names)}" in page
 
 

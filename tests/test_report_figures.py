@@ -101,7 +101,8 @@ def test_best_factors_matches_numpy_corrcoef(rng):
 def test_model_labels_are_short_and_unique():
     models = [ModelEntry("beta_vae-beta4-seed0", "beta_vae", None, 4.0, 0),
               ModelEntry("beta_vae-beta4-seed1", "beta_vae", None, 4.0, 1),
-              ModelEntry("sweepA/b4", "beta_vae", None, 4.0, None), ModelEntry("sweepB/b4", "beta_vae", None, 4.0, None),
+              ModelEntry("sweepA/b4", "beta_vae", None, 4.0, None),
+              ModelEntry("sweepB/b4", "beta_vae", None, 4.0, None),
               ModelEntry("ae-seed0", "ae", None, None, 0), ModelEntry("pca", "pca", None)]
     assert model_labels(models) == {"beta_vae-beta4-seed0": "β-VAE β=4 s0", "beta_vae-beta4-seed1": "β-VAE β=4 s1",
                                     "sweepA/b4": "sweepA/b4", "sweepB/b4": "sweepB/b4", "ae-seed0": "AE",

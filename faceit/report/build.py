@@ -311,8 +311,8 @@ def fig_explained_variance(view: RunView) -> Figure:
         raise Skip("explained variance: no model has explained-variance scores")
     path = F.explained_variance(view.figure_path("explained_variance.png"), panels)
     return Figure(path, "Explained variance of each neuron from all units of each model",
-                  f"Cross-validated R² ({view.config.analysis.cv}-fold ridge, design 4.3) of every neuron from all of a "
-                  "model's units, one box per model"
+                  f"Cross-validated R² ({view.config.analysis.cv}-fold ridge, design 4.3) of every neuron from all "
+                  "of a model's units, one box per model"
                   + (" (one model per class: this run has too many to show each)" if len(shown) < len(view.models)
                      else "") + ". Population-level fit is expected to be similar across model "
                   "classes: what separates them is whether single units match single neurons, not how much "
@@ -331,7 +331,8 @@ def fig_permutation_nulls(view: RunView) -> Figure:
     for name in names:
         rec = view.record(name)
         null = rec.get("null") or {}
-        for stat, key_p, title in (("matched_r", "matched_r_p", "matched |r|"), ("alignment", "alignment_p", "alignment")):
+        for stat, key_p, title in (("matched_r", "matched_r_p", "matched |r|"),
+                                   ("alignment", "alignment_p", "alignment")):
             if null.get(stat) and rec.get(stat) is not None:
                 panels.append({"title": f"{view.label(name)}: {title}", "null": null[stat],
                                "observed": rec[stat], "p": rec.get(key_p)})
