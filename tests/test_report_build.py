@@ -16,6 +16,7 @@ import pytest
 import torch
 from scipy import stats
 
+from faceit.errors import DataError
 from faceit.models import BetaVAE
 from faceit.models.baselines import PCA, Autoencoder
 from faceit.pipeline.analysis import analyse, summary_rows, top_udr_model
@@ -223,3 +224,10 @@ def test_recorded_population_without_known_factors(report, tmp_path):
     assert "(recorded population)" in page
     assert "axis population" not in page and "mixed population" not in page and "'mixed'" not in page
     assert len(embedded_images(page)) == len(list((tmp_path / "figures").glob("*.png"))) == 11
+
+
+def test_no_population_is_a_data_error(report, tmp_path):
+    with pytest.raises(DataError, match="populations: the report needs at least one population"):
+        build_report(RunStore(tmp_path), report["config"], report["stimuli"], {}, report["models"], report["reps"],
+                     report["results"], report["rows"])
+    assert not (tmp_path / "report.html").exists()
