@@ -26,7 +26,7 @@ from scipy.spatial import Delaunay
 
 from _common import emit
 from faceit.models.baselines import AAM, ICA, PCA, IdentityClassifier
-from faceit.models.baselines.warp import PiecewiseAffineWarp, border_anchors
+from faceit.models.baselines.warp import PiecewiseAffineWarp
 from faceit.stimuli import synthetic_faces, synthetic_identities
 
 

@@ -156,7 +156,10 @@ class AAM(Baseline):
         return out
 
     def _quiet(self, n_chunks: int):
-        return (n_chunks < 4) if self.progress is None else not self.progress
+        """tqdm's ``disable``: progress=None shows a bar for long jobs on a terminal only."""
+        if self.progress is None:
+            return True if n_chunks < 4 else None
+        return not self.progress
 
     _STATE = ("shape_target", "shape_mean", "shape_components", "appearance_mean", "appearance_components",
               "block_scale", "pose")

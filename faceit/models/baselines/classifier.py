@@ -310,13 +310,15 @@ class IdentityClassifier(Baseline):
         return {"classes": [c.item() if hasattr(c, "item") else c for c in self.classes_]}
 
     def _set_state(self, arrays, path: Path, meta: dict):
-        missing_state(path, arrays, ("n_features",) + (("pca_mean", "pca_components") if self.features == "pca" else ()))
+        pca_keys = ("pca_mean", "pca_components") if self.features == "pca" else ()
+        missing_state(path, arrays, ("n_features", *pca_keys))
         self.n_features_ = int(arrays["n_features"][0])
         if self.features == "pca":
             self.pca_mean_, self.pca_components_ = arrays["pca_mean"], arrays["pca_components"]
         if "backbone_sha256" in meta:
             if state_fingerprint(self.backbone) != meta["backbone_sha256"]:
-                raise CheckpointError(f"{path}: the backbone passed has different weights from the one it was fitted on")
+                raise CheckpointError(f"{path}: the backbone passed has different weights from the one "
+                                      "it was fitted on")
             return
         self.classes_ = np.asarray(meta["classes"])
         weights = {k[4:]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith("net.")}
