@@ -168,3 +168,14 @@ def test_more_units_than_neurons(rng):
     perms = shuffles.permutations(9, 60, 0, 15)
     np.testing.assert_allclose(result.null, [matched_r_reference(units, rates[p]).mean() for p in perms], rtol=1e-12)
     assert result.pair_p_values.shape == (3,)
+
+
+def test_ridge_null_with_collinear_units(rng):
+    """V_f is recovered through pinv(units); a unit that is a sum of two others must not break it."""
+    base = rng.standard_normal((80, 3))
+    units = np.column_stack([base, base[:, 0] + base[:, 1]])
+    rates = base[:, :2] @ rng.standard_normal((2, 5)) + rng.standard_normal((80, 5))
+    result = permutation_test(units, rates, "explained_variance", n_permutations=6, seed=2, cv=4, progress=False)
+    perms = shuffles.permutations(2, 80, 0, 6)
+    expected = [explained_variance(units, rates[p], cv=4).r2.mean() for p in perms]
+    np.testing.assert_allclose(result.null, expected, rtol=1e-9, atol=1e-12)
