@@ -89,8 +89,8 @@ def run_case(name: str, quick: bool) -> None:
          speedup_vs_reference=ref_s / timings["float64"], speedup_float32_vs_reference=ref_s / timings["float32"],
          max_abs_diff_vs_reference=float(np.abs(results["float64"].null[:n_ref] - ref_null).max()),
          max_abs_diff_float32_vs_float64=float(np.abs(results["float32"].null - results["float64"].null).max()),
-         p_value=results["float64"].p_value, peak_rss_mb_before_reference=peak_rss_mb, load_average_1min=os.getloadavg()[0],
-         quick=quick)
+         p_value=results["float64"].p_value, peak_rss_mb_before_reference=peak_rss_mb,
+         load_average_1min=os.getloadavg()[0], quick=quick)
 
 
 def main() -> None:
