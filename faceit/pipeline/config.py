@@ -62,6 +62,7 @@ class ModelsConfig:
     baselines: list = field(default_factory=lambda: ["pca", "ica", "aam", "classifier"])
     baseline_units: int = 10
     baseline_train_images: int = 3000  # images the pixel baselines and the classifier are fitted on
+    classifier_epochs: int = 6
 
 
 @dataclass
@@ -178,7 +179,7 @@ def validate(config: RunConfig) -> None:
         raise ConfigError(f"models.betas: expected a non-empty list of numbers >= 0, got {m.betas}")
     if not m.seeds or any(not isinstance(x, int) or x < 0 for x in m.seeds):
         raise ConfigError(f"models.seeds: expected a non-empty list of integers >= 0, got {m.seeds}")
-    for key in ("steps", "latent_dim", "baseline_units", "baseline_train_images"):
+    for key in ("steps", "latent_dim", "baseline_units", "baseline_train_images", "classifier_epochs"):
         if getattr(m, key) < 1:
             raise ConfigError(f"models.{key}: must be >= 1")
     if a.backend not in ("auto", "numpy", "numba", "cupy"):

@@ -22,7 +22,7 @@ DEMO = {
                   "seed": 0},
     "models": {"checkpoints": "builtin", "betas": [1.0, 4.0, 8.0, 16.0], "seeds": [0, 1], "steps": 6000,
                "latent_dim": 10, "ae": True, "baselines": ["pca", "ica", "aam", "classifier"],
-               "baseline_units": 10, "baseline_train_images": 3000},
+               "baseline_units": 10, "baseline_train_images": 3000, "classifier_epochs": 6},
     "analysis": {"alpha": 0.01, "n_rotations": 10, "n_permutations": 1000, "subset_repeats": 20,
                  "mixed_repeats": 10, "cv": 5, "backend": "auto", "seed": 0},
 }

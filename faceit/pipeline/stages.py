@@ -174,7 +174,8 @@ def make_models(config: RunConfig, store: RunStore, stimuli: StimulusSets) -> li
         "ica": lambda: ICA(n_units=m.baseline_units, name="ica"),
         "aam": lambda: AAM(n_shape=max(1, m.baseline_units // 2), n_appearance=max(1, m.baseline_units - m.baseline_units // 2),
                            name="aam"),
-        "classifier": lambda: IdentityClassifier(features="pca", n_pca=m.baseline_units, name="classifier"),
+        "classifier": lambda: IdentityClassifier(features="pca", n_pca=m.baseline_units, epochs=m.classifier_epochs,
+                                                 name="classifier"),
     }
     fp = config.fingerprint("stimuli", "models")
     for kind in tqdm(m.baselines, desc="baselines", unit="model"):
