@@ -13,20 +13,25 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 enum class Entries { finite, with_forbidden, invalid };
 
-// One pass over the matrix: NaN or -inf anywhere makes it invalid; +inf entries are
-// forbidden pairs. Branch-free in the inner loop so that contiguous rows vectorise.
+// One pass over the matrix: NaN or -inf anywhere makes it invalid, +inf entries are forbidden
+// pairs; on the way it records each row's smallest entry and its column (the greedy start).
 template <typename T>
-Entries classify_entries(const CostView<T>& c) {
+Entries scan_rows(const CostView<T>& c, LsapWorkspace& ws) {
   bool invalid = false, forbidden = false;
-  for (int64_t i = 0; i < c.n_rows && !invalid; ++i) {
+  for (int64_t i = 0; i < c.n_rows; ++i) {
     const T* row = c.data + i * c.row_stride;
+    double best = kInf;
+    int64_t best_j = -1;
     for (int64_t j = 0; j < c.n_cols; ++j) {
       const double x = c.sign * static_cast<double>(row[j * c.col_stride]);
       invalid |= (x != x) | (x == -kInf);
       forbidden |= (x == kInf);
+      if (x < best) { best = x; best_j = j; }
     }
+    if (invalid) return Entries::invalid;
+    ws.row_best[i] = best;
+    ws.row_best_col[i] = best_j;
   }
-  if (invalid) return Entries::invalid;
   return forbidden ? Entries::with_forbidden : Entries::finite;
 }
 
@@ -49,22 +54,16 @@ CostView<double> contiguous_copy(const CostView<T>& c, std::vector<double>& buff
 }
 
 // Greedy start valid for any shape (n_rows <= n_cols): v = 0, each row takes its cheapest
-// column when that column is still free, u_i = that cost. Keeps v_j = 0 <= ... as the
-// rectangular optimality conditions require. Returns false if a row has no finite entry.
-template <typename T>
-bool init_row_minimum(const CostView<T>& c, LsapWorkspace& ws) {
-  for (int64_t i = 0; i < c.n_rows; ++i) {
-    double best = kInf;
-    int64_t best_j = -1;
-    for (int64_t j = 0; j < c.n_cols; ++j) {
-      const double x = c(i, j);
-      if (x < best) { best = x; best_j = j; }
-    }
-    if (best_j < 0) return false;
-    if (ws.row4col[best_j] < 0) {
-      ws.row4col[best_j] = i;
-      ws.col4row[i] = best_j;
-      ws.u[i] = best;
+// column (found by scan_rows) when that column is still free, u_i = that cost. Keeps v_j = 0
+// as the rectangular optimality conditions require. Returns false if a row has no finite entry.
+inline bool init_row_minimum(int64_t n_rows, LsapWorkspace& ws) {
+  for (int64_t i = 0; i < n_rows; ++i) {
+    const int64_t j = ws.row_best_col[i];
+    if (j < 0) return false;
+    if (ws.row4col[j] < 0) {
+      ws.row4col[j] = i;
+      ws.col4row[i] = j;
+      ws.u[i] = ws.row_best[i];
     }
   }
   return true;
@@ -197,11 +196,10 @@ int64_t shortest_augmenting_path(const CostView<T>& c, LsapWorkspace& ws, int64_
 
 template <typename T>
 LsapStatus solve_wide(const CostView<T>& c, Entries entries, LsapWorkspace& ws) {
-  // Requires c.n_rows <= c.n_cols; fills ws.col4row.
-  ws.resize(c.n_rows, c.n_cols);
+  // Requires c.n_rows <= c.n_cols and a workspace prepared by scan_rows; fills ws.col4row.
   if (c.n_rows == c.n_cols && entries == Entries::finite) {
     init_jonker_volgenant(c, ws);
-  } else if (!init_row_minimum(c, ws)) {
+  } else if (!init_row_minimum(c.n_rows, ws)) {
     return LsapStatus::infeasible;
   }
   ws.free_rows.clear();
@@ -240,6 +238,8 @@ void LsapWorkspace::resize(int64_t n_rows, int64_t n_cols) {
   col4row.assign(n_rows, -1);
   row4col.assign(n_cols, -1);
   remaining.assign(n_cols, 0);
+  row_best.assign(n_rows, kInf);
+  row_best_col.assign(n_rows, -1);
   scanned_rows.reserve(n_rows);
   scanned_cols.reserve(n_cols);
 }
@@ -249,17 +249,12 @@ LsapStatus solve_lsap(const CostView<T>& cost, LsapWorkspace& ws, int64_t* row_o
   if (cost.n_rows == 0 || cost.n_cols == 0) return LsapStatus::ok;
   const bool transpose = cost.n_rows > cost.n_cols;
   const CostView<T> wide = transpose ? cost.transposed() : cost;
-  LsapStatus status;
-  if (wide.col_stride == 1) {
-    const Entries entries = classify_entries(wide);
-    if (entries == Entries::invalid) return LsapStatus::invalid_entry;
-    status = solve_wide(wide, entries, ws);
-  } else {
-    const CostView<double> copy = contiguous_copy(wide, ws.scratch);
-    const Entries entries = classify_entries(copy);
-    if (entries == Entries::invalid) return LsapStatus::invalid_entry;
-    status = solve_wide(copy, entries, ws);
-  }
+  ws.resize(wide.n_rows, wide.n_cols);
+  auto solve = [&ws](const auto& view) {
+    const Entries entries = scan_rows(view, ws);
+    return entries == Entries::invalid ? LsapStatus::invalid_entry : solve_wide(view, entries, ws);
+  };
+  const LsapStatus status = wide.col_stride == 1 ? solve(wide) : solve(contiguous_copy(wide, ws.scratch));
   if (status != LsapStatus::ok) return status;
 
   const int64_t k = wide.n_rows;

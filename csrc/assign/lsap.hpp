@@ -34,8 +34,8 @@ struct CostView {
 
 // Scratch memory reused across problems (one per thread in the batched solver).
 struct LsapWorkspace {
-  std::vector<double> u, v, path_cost, scratch;
-  std::vector<int64_t> path, col4row, row4col, remaining, free_rows;
+  std::vector<double> u, v, path_cost, scratch, row_best;
+  std::vector<int64_t> path, col4row, row4col, remaining, free_rows, row_best_col;
   std::vector<int64_t> scanned_rows, scanned_cols;
   std::vector<char> in_scanned_rows;
   void resize(int64_t n_rows, int64_t n_cols);
