@@ -1,0 +1,42 @@
+"""The demo's budget (design section 6): `faceit demo` in a fresh run folder, wall time and peak RSS.
+
+    python benchmarks/bench_demo.py [--out DIR]
+
+Target: <= 5 minutes on 2 CPU cores, peak RSS <= 4 GB. The run folder starts empty, so every
+stage runs (the shipped checkpoints are loaded, the baselines fitted, all statistics computed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import emit  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=None, help="run folder (default: a fresh temporary one)")
+    args = parser.parse_args()
+    out = args.out or tempfile.mkdtemp(prefix="faceit-demo-bench-")
+    shutil.rmtree(out, ignore_errors=True)
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "faceit.cli", "demo", "--out", out],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    seconds = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    emit("demo", workload="faceit demo, fresh run folder", seconds=round(seconds, 1), returncode=proc.returncode,
+         peak_rss_gb=round(peak_kb / 1024**2, 2), target_seconds=300, target_peak_rss_gb=4.0,
+         meets_targets=proc.returncode == 0 and seconds <= 300 and peak_kb / 1024**2 <= 4.0,
+         report=proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else None)
+
+
+if __name__ == "__main__":
+    main()
