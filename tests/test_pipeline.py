@@ -115,3 +115,22 @@ def test_cli_align_and_permtest_on_simulated_data(tmp_path, capsys):
                      "-n", "50"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["p_value"] == pytest.approx(1 / 51) and len(out["pair_p_values"]) == 4
+
+
+def test_findings_state_what_the_numbers_show():
+    from faceit.pipeline.analysis import findings
+    from faceit.pipeline.stages import ModelEntry
+
+    models = [ModelEntry("b8", "beta_vae", None, 8.0, 0), ModelEntry("b4", "beta_vae", None, 4.0, 0),
+              ModelEntry("b1", "vae", None, 1.0, 0), ModelEntry("pca", "pca", None), ModelEntry("ica", "ica", None)]
+    rec = {"alignment_rotation": 0.1, "alignment_p": 0.001}
+    results = {"udr": {"b8": 0.3, "b4": 0.2, "b1": 0.1},
+               "pairs": {("b8", "axis"): {**rec, "alignment": 0.6, "recon_n_neurons": 5,
+                                          "recon_cosine_distance": 0.1, "recon_identification": 0.5},
+                         ("b4", "axis"): {**rec, "alignment": 0.4}, ("b1", "axis"): {**rec, "alignment": 0.2},
+                         ("pca", "axis"): {**rec, "alignment": 0.5}, ("ica", "axis"): {**rec, "alignment": 0.7}}}
+    text = " ".join(findings(models, results))
+    assert "b8, the β-VAE ranked first by UDR" in text
+    assert "better than the best pca (0.50), vae (0.20)" in text and "does not beat ica (0.70)" in text
+    assert "UDR and alignment correlate with r = 1.00" in text
+    assert "used 5 neurons" in text

@@ -163,3 +163,47 @@ def summary_rows(models: list[ModelEntry], results: dict) -> list[dict]:
                 row[col] = None if isinstance(value, float) and math.isnan(value) else value
         rows.append(row)
     return rows
+
+
+def findings(models: list[ModelEntry], results: dict) -> list[str]:
+    """Plain statements of what the run shows, per population: the UDR-chosen β-VAE against its rotation
+    control and against the best model of every other class, UDR against alignment across the β-VAEs,
+    and the neurons its reconstruction needed. Written from the numbers, whichever way they fall."""
+    from ..stats import pearson
+
+    top = top_udr_model(models, results["udr"])
+    if top is None:
+        return ["No β-VAE with β > 1 has a UDR score, so none was chosen for the comparisons."]
+    family_of = {e.name: e.family for e in models}
+    out = []
+    for pop in sorted({p for _, p in results["pairs"]}):
+        rec = results["pairs"].get((top, pop), {})
+        if rec.get("alignment") is None:
+            out.append(f"[{pop}] {top} (ranked first by UDR) has no informative unit; nothing to compare.")
+            continue
+        best = {}
+        for (name, p), r in results["pairs"].items():
+            fam = family_of[name]
+            if p == pop and name != top and r.get("alignment") is not None and fam != "beta_vae":
+                best[fam] = max(best.get(fam, -1.0), r["alignment"])
+        beaten = [f"{f} ({v:.2f})" for f, v in sorted(best.items()) if v < rec["alignment"]]
+        not_beaten = [f"{f} ({v:.2f})" for f, v in sorted(best.items()) if v >= rec["alignment"]]
+        text = (f"[{pop}] {top}, the β-VAE ranked first by UDR (no neural data used), aligns at "
+                f"{rec['alignment']:.2f} against {rec['alignment_rotation']:.2f} for its own random rotations "
+                f"(permutation p = {rec['alignment_p']:.3g}).")
+        if beaten:
+            text += " It aligns better than the best " + ", ".join(beaten) + "."
+        if not_beaten:
+            text += " It does not beat " + ", ".join(not_beaten) + "."
+        out.append(text)
+        vaes = [(results["udr"][n], r["alignment"]) for (n, p), r in results["pairs"].items()
+                if p == pop and n in results["udr"] and r.get("alignment") is not None]
+        if len(vaes) >= 3:
+            corr = pearson([u for u, _ in vaes], [a for _, a in vaes])
+            out.append(f"[{pop}] Across {len(vaes)} β-VAEs, UDR and alignment correlate with r = {corr.r:.2f} "
+                       f"(p = {corr.p_value:.3g}).")
+        if rec.get("recon_n_neurons") is not None:
+            out.append(f"[{pop}] Its reconstruction of the held-out faces used {rec['recon_n_neurons']} neurons "
+                       f"(one per informative unit): median cosine distance {rec['recon_cosine_distance']:.2f}, "
+                       f"identification {rec['recon_identification']:.0%}.")
+    return out

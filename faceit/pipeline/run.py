@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from .._io import atomic_write_text
-from .analysis import SUMMARY_COLUMNS, analyse, summary_rows
+from .analysis import SUMMARY_COLUMNS, analyse, findings, summary_rows
 from .config import RunConfig
 from .stages import encode_models, make_models, make_responses, make_stimuli
 from .store import RunStore
@@ -56,9 +56,11 @@ def run_pipeline(config: RunConfig, out, *, report: bool = True, notes: list[str
     results = analyse(config, store, stimuli, populations, models, reps)
     rows = summary_rows(models, results)
     write_tables(store, rows, results)
+    found = findings(models, results)
+    atomic_write_text(store.path("results", "findings.txt"), "\n".join(found) + "\n")
     if not report:
         return store.root / "results" / "summary.csv"
     from ..report.build import build_report
 
     return build_report(store, config, stimuli, populations, models, reps, results, rows,
-                        notes=list(notes or []), seconds=time.perf_counter() - started)
+                        notes=list(notes or []) + found, seconds=time.perf_counter() - started)
