@@ -81,11 +81,13 @@ void init_jonker_volgenant(const CostView<T>& c, LsapWorkspace& ws) {
   // the minimising row takes the column if it is still free.
   auto& argmin_row = ws.remaining;
   for (int64_t j = 0; j < n; ++j) { v[j] = c(0, j); argmin_row[j] = 0; }
-  for (int64_t i = 1; i < n; ++i)
+  for (int64_t i = 1; i < n; ++i) {
+    const T* row = c.row(i);
     for (int64_t j = 0; j < n; ++j) {
-      const double x = c(i, j);
+      const double x = c.sign * static_cast<double>(row[j]);
       if (x < v[j]) { v[j] = x; argmin_row[j] = i; }
     }
+  }
   for (int64_t j = n - 1; j >= 0; --j) {
     const int64_t i = argmin_row[j];
     if (col4row[i] < 0) {
@@ -99,8 +101,9 @@ void init_jonker_volgenant(const CostView<T>& c, LsapWorkspace& ws) {
       const int64_t j1 = col4row[i];
       if (j1 < 0) continue;
       double mu = kInf;
+      const T* row = c.row(i);
       for (int64_t j = 0; j < n; ++j)
-        if (j != j1) mu = std::min(mu, c(i, j) - v[j]);
+        if (j != j1) mu = std::min(mu, c.sign * static_cast<double>(row[j]) - v[j]);
       v[j1] -= mu;
     }
   }
@@ -121,8 +124,9 @@ void init_jonker_volgenant(const CostView<T>& c, LsapWorkspace& ws) {
       const int64_t i = free_rows[k++];
       double u1 = kInf, u2 = kInf;
       int64_t j1 = -1, j2 = -1;
+      const T* row = c.row(i);
       for (int64_t j = 0; j < n; ++j) {
-        const double h = c(i, j) - v[j];
+        const double h = c.sign * static_cast<double>(row[j]) - v[j];
         if (h < u2) {
           if (h >= u1) { u2 = h; j2 = j; }
           else { u2 = u1; j2 = j1; u1 = h; j1 = j; }
@@ -171,10 +175,12 @@ int64_t shortest_augmenting_path(const CostView<T>& c, LsapWorkspace& ws, int64_
     ws.scanned_rows.push_back(i);
     double lowest = kInf;
     int64_t index = -1;
-    const double ui = ws.u[i];
+    const double offset = min_val - ws.u[i];
+    const T* row = c.row(i);
+    const double* v = ws.v.data();
     for (int64_t it = 0; it < n_remaining; ++it) {
       const int64_t j = remaining[it];
-      const double r = min_val + c(i, j) - ui - ws.v[j];
+      const double r = offset + c.sign * static_cast<double>(row[j]) - v[j];
       if (r < path_cost[j]) {
         ws.path[j] = i;
         path_cost[j] = r;
@@ -194,6 +200,7 @@ int64_t shortest_augmenting_path(const CostView<T>& c, LsapWorkspace& ws, int64_
   }
 }
 
+// The solver proper. Requires contiguous rows (c.col_stride == 1), which solve_lsap ensures.
 template <typename T>
 LsapStatus solve_wide(const CostView<T>& c, Entries entries, LsapWorkspace& ws) {
   // Requires c.n_rows <= c.n_cols and a workspace prepared by scan_rows; fills ws.col4row.

@@ -29,6 +29,7 @@ struct CostView {
   double operator()(int64_t i, int64_t j) const {
     return sign * static_cast<double>(data[i * row_stride + j * col_stride]);
   }
+  const T* row(int64_t i) const { return data + i * row_stride; }  // rows with col_stride == 1 only
   CostView transposed() const { return {data, n_cols, n_rows, col_stride, row_stride, sign}; }
 };
 
