@@ -1,10 +1,12 @@
 """Triton kernels under TRITON_INTERPRET=1 against float64 PyTorch references, forward and gradient.
 
-Each kernel's autograd Function is called directly on CPU float32 tensors (the interpreter
-runs them); the reference is the textbook PyTorch expression in float64. Shapes include
+Each kernel's autograd Function is called directly on float32 tensors on DEVICE: the CPU here
+(the interpreter runs them), the GPU when FACEIT_TEST_DEVICE=cuda (benchmarks/gpu_check.sh); the reference is the textbook PyTorch expression in float64. Shapes include
 sizes that are not multiples of the block size, and small explicit blocks force several
 programs and partial tiles.
 """
+
+import os
 
 import pytest
 import torch
@@ -22,6 +24,24 @@ linear_mod = ops._kernel("linear_act")
 reparam_mod = ops._kernel("reparam_kl")
 recon_mod = ops._kernel("recon_loss")
 
+#: Where the kernels run: the CPU through Triton's interpreter here, the GPU under benchmarks/gpu_check.sh.
+DEVICE = torch.device(os.environ.get("FACEIT_TEST_DEVICE", "cpu"))
+
+
+def _on_device(make, shape, generator=None, requires_grad=False, **kwargs):
+    """Draw on the CPU (seeded generators are CPU generators), then move to DEVICE as a leaf."""
+    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list, torch.Size)) else shape
+    return make(*shape, generator=generator, **kwargs).to(DEVICE).requires_grad_(requires_grad)
+
+
+def randn(*shape, **kwargs):
+    return _on_device(torch.randn, shape, **kwargs)
+
+
+def rand(*shape, **kwargs):
+    return _on_device(torch.rand, shape, **kwargs)
+
+
 TOL = 2e-5  # relative to the largest reference entry; float32 accumulation over <= a few hundred terms
 
 
@@ -35,14 +55,14 @@ def assert_matches(actual, reference, name, tol=TOL):
 
 def leaves(*shapes, gen, scale=1.0):
     """float32 leaf tensors with gradients, and float64 copies for the reference."""
-    xs = [(torch.randn(*s, generator=gen) * scale).requires_grad_() for s in shapes]
+    xs = [(randn(*s, generator=gen) * scale).requires_grad_() for s in shapes]
     return xs, [x.detach().double().requires_grad_() for x in xs]
 
 
 def check_grads(out, ref, inputs, ref_inputs, gen, names):
     """Backpropagate the same random cotangent through both and compare every input gradient."""
     outs, refs = (out, ref) if isinstance(out, tuple) else ((out,), (ref,))
-    cot = [torch.randn(r.shape, generator=gen, dtype=torch.float64) for r in refs]
+    cot = [randn(r.shape, generator=gen, dtype=torch.float64) for r in refs]
     grads = torch.autograd.grad(sum((o * c.float()).sum() for o, c in zip(outs, cot)), inputs)
     ref_grads = torch.autograd.grad(sum((r * c).sum() for r, c in zip(refs, cot)), ref_inputs)
     for g, rg, n in zip(grads, ref_grads, names):
@@ -72,8 +92,8 @@ def test_reparam_kl_matches_float64(B, K, blocks, gen):
 
 
 def test_reparam_kl_is_zero_at_the_prior():
-    mu, lv = torch.zeros(5, 4), torch.zeros(5, 4)
-    eps = torch.randn(5, 4)
+    mu, lv = torch.zeros(5, 4, device=DEVICE), torch.zeros(5, 4, device=DEVICE)
+    eps = randn(5, 4)
     z, kl = reparam_mod.ReparamKL.apply(mu, lv, eps)
     assert torch.equal(z, eps)
     assert torch.all(kl.abs() < 1e-7)
@@ -85,7 +105,7 @@ def test_reparam_kl_is_zero_at_the_prior():
 @pytest.mark.parametrize("shape,block_n", [((5, 3, 9, 7), None), ((5, 3, 9, 7), 64), ((1, 1, 4, 4), None)])
 def test_reconstruction_nll_matches_float64(likelihood, sigma, shape, block_n, gen):
     (out,), (out64,) = leaves(shape, gen=gen, scale=4.0)
-    tgt = torch.rand(shape, generator=gen).requires_grad_()
+    tgt = rand(shape, generator=gen).requires_grad_()
     tgt64 = tgt.detach().double().requires_grad_()
     nll = recon_mod.ReconstructionNLL.apply(out, tgt, likelihood, sigma, block_n)
     if likelihood == "bernoulli":
@@ -98,20 +118,21 @@ def test_reconstruction_nll_matches_float64(likelihood, sigma, shape, block_n, g
 
 
 def test_bernoulli_nll_is_stable_for_extreme_logits():
-    logits = torch.tensor([[-200.0, -30.0, -1e-3, 0.0, 25.0, 300.0]])
-    target = torch.tensor([[0.0, 1.0, 0.5, 1.0, 1.0, 0.0]])
+    logits = torch.tensor([[-200.0, -30.0, -1e-3, 0.0, 25.0, 300.0]], device=DEVICE)
+    target = torch.tensor([[0.0, 1.0, 0.5, 1.0, 1.0, 0.0]], device=DEVICE)
     nll = recon_mod.ReconstructionNLL.apply(logits, target, "bernoulli", 0.1)
     ref = F.binary_cross_entropy_with_logits(logits.double(), target.double(), reduction="none").sum(1)
     assert torch.isfinite(nll).all()
     assert abs(nll.item() - ref.item()) <= 1e-6 * ref.item()
     # the tiny-tail branch: log(1 + e^-x) for a large logit must not round to zero
-    tail = recon_mod.ReconstructionNLL.apply(torch.tensor([[20.0]]), torch.tensor([[1.0]]), "bernoulli", 0.1)
+    tail = recon_mod.ReconstructionNLL.apply(torch.tensor([[20.0]], device=DEVICE), torch.tensor([[1.0]], device=DEVICE),
+                                             "bernoulli", 0.1)
     assert abs(tail.item() - torch.log1p(torch.exp(torch.tensor(-20.0, dtype=torch.float64))).item()) < 1e-12
 
 
 def test_reconstruction_nll_without_target_gradient(gen):
-    out = torch.randn(3, 2, 5, 5, generator=gen, requires_grad=True)
-    tgt = torch.rand(3, 2, 5, 5, generator=gen)
+    out = randn(3, 2, 5, 5, generator=gen, requires_grad=True)
+    tgt = rand(3, 2, 5, 5, generator=gen)
     nll = recon_mod.ReconstructionNLL.apply(out, tgt, "gaussian", 0.2)
     (g,) = torch.autograd.grad(nll.sum(), (out,))
     assert_matches(g, ((out.detach() - tgt) / 0.04).double(), "doutput")
@@ -131,13 +152,13 @@ def test_linear_act_matches_float64(activation, B, n_in, n_out, blocks, gen):
 
 
 def test_linear_act_without_bias_and_frozen_input(gen):
-    x = torch.randn(9, 17, generator=gen)
-    w = torch.randn(5, 17, generator=gen, requires_grad=True)
+    x = randn(9, 17, generator=gen)
+    w = randn(5, 17, generator=gen, requires_grad=True)
     y = linear_mod.LinearAct.apply(x, w, None, "relu")
     w64 = w.detach().double().requires_grad_()
     ref = torch.relu(x.double() @ w64.T)
     assert_matches(y, ref, "y")
-    cot = torch.randn(9, 5, generator=gen, dtype=torch.float64)
+    cot = randn(9, 5, generator=gen, dtype=torch.float64)
     (g,) = torch.autograd.grad((y * cot.float()).sum(), (w,))
     (rg,) = torch.autograd.grad((ref * cot).sum(), (w64,))
     assert_matches(g, rg, "dweight")
@@ -176,8 +197,8 @@ def test_conv_transpose2d_act_matches_float64(activation, B, C, H, W, O, k, s, p
 
 
 def test_conv_transpose2d_output_padding_matches_torch(gen):
-    x = torch.randn(2, 3, 5, 6, generator=gen)
-    w = torch.randn(3, 4, 4, 4, generator=gen)
+    x = randn(2, 3, 5, 6, generator=gen)
+    w = randn(3, 4, 4, 4, generator=gen)
     y = conv_mod.conv_transpose2d_forward(x, w, None, 2, 1, 0, "ieee", (1, 0))
     ref = F.conv_transpose2d(x.double(), w.double(), None, 2, 1, output_padding=(1, 0))
     assert_matches(y, ref, "y")
@@ -194,21 +215,21 @@ def test_conv_without_bias(gen):
 # -- refusals ----------------------------------------------------------------------------------
 
 def test_kernels_refuse_bad_input():
-    x, w = torch.randn(2, 3, 8, 8), torch.randn(4, 3, 4, 4)
+    x, w = randn(2, 3, 8, 8), randn(4, 3, 4, 4)
     with pytest.raises(DataError, match="float32"):
         conv_mod.Conv2dAct.apply(x.double(), w.double(), None, 2, 1, "relu")
     with pytest.raises(DataError, match="channels"):
-        conv_mod.Conv2dAct.apply(torch.randn(2, 5, 8, 8), w, None, 2, 1, "relu")
+        conv_mod.Conv2dAct.apply(randn(2, 5, 8, 8), w, None, 2, 1, "relu")
     with pytest.raises(ConfigError, match="activation"):
         conv_mod.Conv2dAct.apply(x, w, None, 2, 1, "sigmoid")
     with pytest.raises(ConfigError, match="stride"):
         conv_mod.Conv2dAct.apply(x, w, None, (2, 1), 1, "relu")
     with pytest.raises(DataError, match="features"):
-        linear_mod.LinearAct.apply(torch.randn(3, 4), torch.randn(2, 5), None, "relu")
+        linear_mod.LinearAct.apply(randn(3, 4), randn(2, 5), None, "relu")
     with pytest.raises(DataError, match="same shape"):
-        reparam_mod.ReparamKL.apply(torch.randn(3, 4), torch.randn(3, 5), torch.randn(3, 4))
+        reparam_mod.ReparamKL.apply(randn(3, 4), randn(3, 5), randn(3, 4))
     with pytest.raises(ConfigError, match="likelihood"):
-        recon_mod.ReconstructionNLL.apply(torch.randn(2, 4), torch.rand(2, 4), "poisson", 0.1)
+        recon_mod.ReconstructionNLL.apply(randn(2, 4), rand(2, 4), "poisson", 0.1)
 
 
 # -- random geometries (hypothesis) ----------------------------------------------------------------
