@@ -13,25 +13,20 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 enum class Entries { finite, with_forbidden, invalid };
 
-// One pass over the matrix: NaN or -inf anywhere makes it invalid, +inf entries are forbidden
-// pairs; on the way it records each row's smallest entry and its column (the greedy start).
+// One pass over the matrix: NaN or -inf anywhere makes it invalid; +inf entries are
+// forbidden pairs. Branch-free in the inner loop so that contiguous rows vectorise.
 template <typename T>
-Entries scan_rows(const CostView<T>& c, LsapWorkspace& ws) {
+Entries classify_entries(const CostView<T>& c) {
   bool invalid = false, forbidden = false;
-  for (int64_t i = 0; i < c.n_rows; ++i) {
+  for (int64_t i = 0; i < c.n_rows && !invalid; ++i) {
     const T* row = c.data + i * c.row_stride;
-    double best = kInf;
-    int64_t best_j = -1;
     for (int64_t j = 0; j < c.n_cols; ++j) {
       const double x = c.sign * static_cast<double>(row[j * c.col_stride]);
       invalid |= (x != x) | (x == -kInf);
       forbidden |= (x == kInf);
-      if (x < best) { best = x; best_j = j; }
     }
-    if (invalid) return Entries::invalid;
-    ws.row_best[i] = best;
-    ws.row_best_col[i] = best_j;
   }
+  if (invalid) return Entries::invalid;
   return forbidden ? Entries::with_forbidden : Entries::finite;
 }
 
@@ -54,16 +49,22 @@ CostView<double> contiguous_copy(const CostView<T>& c, std::vector<double>& buff
 }
 
 // Greedy start valid for any shape (n_rows <= n_cols): v = 0, each row takes its cheapest
-// column (found by scan_rows) when that column is still free, u_i = that cost. Keeps v_j = 0
-// as the rectangular optimality conditions require. Returns false if a row has no finite entry.
-inline bool init_row_minimum(int64_t n_rows, LsapWorkspace& ws) {
-  for (int64_t i = 0; i < n_rows; ++i) {
-    const int64_t j = ws.row_best_col[i];
-    if (j < 0) return false;
-    if (ws.row4col[j] < 0) {
-      ws.row4col[j] = i;
-      ws.col4row[i] = j;
-      ws.u[i] = ws.row_best[i];
+// column when that column is still free, u_i = that cost. Keeps v_j = 0 <= ... as the
+// rectangular optimality conditions require. Returns false if a row has no finite entry.
+template <typename T>
+bool init_row_minimum(const CostView<T>& c, LsapWorkspace& ws) {
+  for (int64_t i = 0; i < c.n_rows; ++i) {
+    double best = kInf;
+    int64_t best_j = -1;
+    for (int64_t j = 0; j < c.n_cols; ++j) {
+      const double x = c(i, j);
+      if (x < best) { best = x; best_j = j; }
+    }
+    if (best_j < 0) return false;
+    if (ws.row4col[best_j] < 0) {
+      ws.row4col[best_j] = i;
+      ws.col4row[i] = best_j;
+      ws.u[i] = best;
     }
   }
   return true;
@@ -81,13 +82,11 @@ void init_jonker_volgenant(const CostView<T>& c, LsapWorkspace& ws) {
   // the minimising row takes the column if it is still free.
   auto& argmin_row = ws.remaining;
   for (int64_t j = 0; j < n; ++j) { v[j] = c(0, j); argmin_row[j] = 0; }
-  for (int64_t i = 1; i < n; ++i) {
-    const T* row = c.row(i);
+  for (int64_t i = 1; i < n; ++i)
     for (int64_t j = 0; j < n; ++j) {
-      const double x = c.sign * static_cast<double>(row[j]);
+      const double x = c(i, j);
       if (x < v[j]) { v[j] = x; argmin_row[j] = i; }
     }
-  }
   for (int64_t j = n - 1; j >= 0; --j) {
     const int64_t i = argmin_row[j];
     if (col4row[i] < 0) {
@@ -101,9 +100,8 @@ void init_jonker_volgenant(const CostView<T>& c, LsapWorkspace& ws) {
       const int64_t j1 = col4row[i];
       if (j1 < 0) continue;
       double mu = kInf;
-      const T* row = c.row(i);
       for (int64_t j = 0; j < n; ++j)
-        if (j != j1) mu = std::min(mu, c.sign * static_cast<double>(row[j]) - v[j]);
+        if (j != j1) mu = std::min(mu, c(i, j) - v[j]);
       v[j1] -= mu;
     }
   }
@@ -124,9 +122,8 @@ void init_jonker_volgenant(const CostView<T>& c, LsapWorkspace& ws) {
       const int64_t i = free_rows[k++];
       double u1 = kInf, u2 = kInf;
       int64_t j1 = -1, j2 = -1;
-      const T* row = c.row(i);
       for (int64_t j = 0; j < n; ++j) {
-        const double h = c.sign * static_cast<double>(row[j]) - v[j];
+        const double h = c(i, j) - v[j];
         if (h < u2) {
           if (h >= u1) { u2 = h; j2 = j; }
           else { u2 = u1; j2 = j1; u1 = h; j1 = j; }
@@ -175,12 +172,10 @@ int64_t shortest_augmenting_path(const CostView<T>& c, LsapWorkspace& ws, int64_
     ws.scanned_rows.push_back(i);
     double lowest = kInf;
     int64_t index = -1;
-    const double offset = min_val - ws.u[i];
-    const T* row = c.row(i);
-    const double* v = ws.v.data();
+    const double ui = ws.u[i];
     for (int64_t it = 0; it < n_remaining; ++it) {
       const int64_t j = remaining[it];
-      const double r = offset + c.sign * static_cast<double>(row[j]) - v[j];
+      const double r = min_val + c(i, j) - ui - ws.v[j];
       if (r < path_cost[j]) {
         ws.path[j] = i;
         path_cost[j] = r;
@@ -200,13 +195,13 @@ int64_t shortest_augmenting_path(const CostView<T>& c, LsapWorkspace& ws, int64_
   }
 }
 
-// The solver proper. Requires contiguous rows (c.col_stride == 1), which solve_lsap ensures.
 template <typename T>
 LsapStatus solve_wide(const CostView<T>& c, Entries entries, LsapWorkspace& ws) {
-  // Requires c.n_rows <= c.n_cols and a workspace prepared by scan_rows; fills ws.col4row.
+  // Requires c.n_rows <= c.n_cols; fills ws.col4row.
+  ws.resize(c.n_rows, c.n_cols);
   if (c.n_rows == c.n_cols && entries == Entries::finite) {
     init_jonker_volgenant(c, ws);
-  } else if (!init_row_minimum(c.n_rows, ws)) {
+  } else if (!init_row_minimum(c, ws)) {
     return LsapStatus::infeasible;
   }
   ws.free_rows.clear();
@@ -245,8 +240,6 @@ void LsapWorkspace::resize(int64_t n_rows, int64_t n_cols) {
   col4row.assign(n_rows, -1);
   row4col.assign(n_cols, -1);
   remaining.assign(n_cols, 0);
-  row_best.assign(n_rows, kInf);
-  row_best_col.assign(n_rows, -1);
   scanned_rows.reserve(n_rows);
   scanned_cols.reserve(n_cols);
 }
@@ -256,12 +249,17 @@ LsapStatus solve_lsap(const CostView<T>& cost, LsapWorkspace& ws, int64_t* row_o
   if (cost.n_rows == 0 || cost.n_cols == 0) return LsapStatus::ok;
   const bool transpose = cost.n_rows > cost.n_cols;
   const CostView<T> wide = transpose ? cost.transposed() : cost;
-  ws.resize(wide.n_rows, wide.n_cols);
-  auto solve = [&ws](const auto& view) {
-    const Entries entries = scan_rows(view, ws);
-    return entries == Entries::invalid ? LsapStatus::invalid_entry : solve_wide(view, entries, ws);
-  };
-  const LsapStatus status = wide.col_stride == 1 ? solve(wide) : solve(contiguous_copy(wide, ws.scratch));
+  LsapStatus status;
+  if (wide.col_stride == 1) {
+    const Entries entries = classify_entries(wide);
+    if (entries == Entries::invalid) return LsapStatus::invalid_entry;
+    status = solve_wide(wide, entries, ws);
+  } else {
+    const CostView<double> copy = contiguous_copy(wide, ws.scratch);
+    const Entries entries = classify_entries(copy);
+    if (entries == Entries::invalid) return LsapStatus::invalid_entry;
+    status = solve_wide(copy, entries, ws);
+  }
   if (status != LsapStatus::ok) return status;
 
   const int64_t k = wide.n_rows;

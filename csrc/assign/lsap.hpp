@@ -29,14 +29,13 @@ struct CostView {
   double operator()(int64_t i, int64_t j) const {
     return sign * static_cast<double>(data[i * row_stride + j * col_stride]);
   }
-  const T* row(int64_t i) const { return data + i * row_stride; }  // rows with col_stride == 1 only
   CostView transposed() const { return {data, n_cols, n_rows, col_stride, row_stride, sign}; }
 };
 
 // Scratch memory reused across problems (one per thread in the batched solver).
 struct LsapWorkspace {
-  std::vector<double> u, v, path_cost, scratch, row_best;
-  std::vector<int64_t> path, col4row, row4col, remaining, free_rows, row_best_col;
+  std::vector<double> u, v, path_cost, scratch;
+  std::vector<int64_t> path, col4row, row4col, remaining, free_rows;
   std::vector<int64_t> scanned_rows, scanned_cols;
   std::vector<char> in_scanned_rows;
   void resize(int64_t n_rows, int64_t n_cols);
