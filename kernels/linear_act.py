@@ -64,7 +64,9 @@ def _gemm_kernel(a_ptr, b_ptr, c_ptr, bias_ptr, amask_ptr, rowsum_ptr, M, N, K,
     c_ok = (rm[:, None] < M) & (rn[None, :] < N)
     tl.store(c_ptr + rm[:, None] * stride_cm + rn[None, :] * stride_cn, acc, mask=c_ok)
     if ROWSUM:
-        tl.store(rowsum_ptr + rm, rsum, mask=(rm < M) & (pid_n == 0))
+        # Broadcast the scalar test to a vector: Triton 3.9's interpreter refuses a scalar-mixed mask.
+        first_column_block = tl.full((BLOCK_M,), pid_n, dtype=tl.int32) == 0
+        tl.store(rowsum_ptr + rm, rsum, mask=(rm < M) & first_column_block)
 
 
 def gemm(a, b, c, *, bias=None, activation=0, relu_mask_a=None, rowsum=None,
