@@ -104,6 +104,22 @@ def analyse_pair(config: RunConfig, entry: ModelEntry, rep, responses, stimuli: 
 def analyse(config: RunConfig, store: RunStore, stimuli: StimulusSets, populations: dict,
             models: list[ModelEntry], reps: dict) -> dict:
     """All scores: {"pairs": {(model, population): record}, "udr": ..., "mig": ..., "controls": ...}."""
+    from ..compare.lasso import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        out = _analyse(config, store, stimuli, populations, models, reps)
+    lasso = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    for w in caught:  # everything but the lasso's convergence notes goes on as it came
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if lasso:
+        warnings.warn(f"{len(lasso)} lasso calls left some fits unconverged at max_iter (e.g. {lasso[0].message}); "
+                      "their weights are the last iterate", ConvergenceWarning, stacklevel=2)
+    return out
+
+
+def _analyse(config, store, stimuli, populations, models, reps) -> dict:
     fp = config.fingerprint("stimuli", "responses", "models", "analysis")
     udr = udr_scores(config, store, models, reps)
     mig = ground_truth_scores(config, store, stimuli, reps)
