@@ -8,7 +8,6 @@ the KL divergence.
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from faceit.errors import BackendUnavailableError, ConfigError, DataError
