@@ -3,7 +3,8 @@
     python benchmarks/bench_assign.py [--quick]
 
 Prints one JSON line per workload (design section 6): a 160x160 single solve against scipy and
-lap.lapjv, 10,000 problems of 159x32 batched against a scipy loop, a 1000x1000 single solve.
+lap.lapjv, 10,000 problems of 159x32 (and of 32x159, units x neurons as the permutation test
+solves them) batched against a scipy loop, a 1000x1000 single solve.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ def bench_single(n: int, n_problems: int, rng) -> None:
     emit(f"assign_single_{n}", **fields)
 
 
-def bench_batch(n_problems: int, rng) -> None:
-    costs = rng.random((n_problems, 159, 32))
+def bench_batch(n_problems: int, rng, shape=(159, 32)) -> None:
+    costs = rng.random((n_problems, *shape))
     t_faceit = min(wall_time(lambda: linear_sum_assignment_batch(costs)) for _ in range(3))
     t_faceit_1 = min(wall_time(lambda: linear_sum_assignment_batch(costs, n_threads=1)) for _ in range(3))
 
@@ -48,7 +49,7 @@ def bench_batch(n_problems: int, rng) -> None:
             scipy.optimize.linear_sum_assignment(c)
 
     t_scipy = min(wall_time(scipy_loop) for _ in range(2))
-    emit("assign_batch", workload=f"{n_problems} problems 159x32 float64", faceit_s=t_faceit,
+    emit("assign_batch", workload=f"{n_problems} problems {shape[0]}x{shape[1]} float64", faceit_s=t_faceit,
          faceit_one_thread_s=t_faceit_1, scipy_loop_s=t_scipy, speedup_vs_scipy_loop=t_scipy / t_faceit,
          threads=len(os.sched_getaffinity(0)))
 
@@ -60,6 +61,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     bench_single(160, 10 if args.quick else 50, rng)
     bench_batch(1000 if args.quick else 10_000, rng)
+    bench_batch(1000 if args.quick else 10_000, rng, shape=(32, 159))  # the permutation test's orientation
     bench_single(1000, 1 if args.quick else 3, rng)
 
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <type_traits>
 
 namespace faceit {
 namespace {
@@ -14,17 +15,24 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 enum class Entries { finite, with_forbidden, invalid };
 
 // One pass over the matrix: NaN or -inf anywhere makes it invalid; +inf entries are
-// forbidden pairs. Branch-free in the inner loop so that contiguous rows vectorise.
+// forbidden pairs. Compares the raw values (the sign only swaps which infinity is which) in a
+// branch-free inner loop, so that contiguous rows vectorise.
 template <typename T>
 Entries classify_entries(const CostView<T>& c) {
+  const T inf = std::numeric_limits<T>::infinity();
+  const T bad_inf = c.sign > 0 ? -inf : inf;
   bool invalid = false, forbidden = false;
   for (int64_t i = 0; i < c.n_rows && !invalid; ++i) {
     const T* row = c.data + i * c.row_stride;
-    for (int64_t j = 0; j < c.n_cols; ++j) {
-      const double x = c.sign * static_cast<double>(row[j * c.col_stride]);
-      invalid |= (x != x) | (x == -kInf);
-      forbidden |= (x == kInf);
-    }
+    auto scan = [&](auto stride) {
+      for (int64_t j = 0; j < c.n_cols; ++j) {
+        const T x = row[j * stride];
+        invalid |= (x != x) | (x == bad_inf);
+        forbidden |= (x == -bad_inf);
+      }
+    };
+    if (c.col_stride == 1) scan(std::integral_constant<int64_t, 1>{});
+    else scan(c.col_stride);
   }
   if (invalid) return Entries::invalid;
   return forbidden ? Entries::with_forbidden : Entries::finite;
@@ -53,11 +61,13 @@ CostView<double> contiguous_copy(const CostView<T>& c, std::vector<double>& buff
 // rectangular optimality conditions require. Returns false if a row has no finite entry.
 template <typename T>
 bool init_row_minimum(const CostView<T>& c, LsapWorkspace& ws) {
+  // Rows are contiguous here (solve_lsap copies them otherwise).
   for (int64_t i = 0; i < c.n_rows; ++i) {
+    const T* row = c.data + i * c.row_stride;
     double best = kInf;
     int64_t best_j = -1;
     for (int64_t j = 0; j < c.n_cols; ++j) {
-      const double x = c(i, j);
+      const double x = c.sign * static_cast<double>(row[j]);
       if (x < best) { best = x; best_j = j; }
     }
     if (best_j < 0) return false;
@@ -68,6 +78,62 @@ bool init_row_minimum(const CostView<T>& c, LsapWorkspace& ws) {
     }
   }
   return true;
+}
+
+// Augmenting row reduction (Jonker & Volgenant), two passes over the free rows; valid for
+// rectangular problems too, since v only decreases and only on columns that stay assigned.
+// Every assigned row keeps a column of minimal reduced cost, so the state stays dual feasible
+// and the augmentation below may take over at any point; the step guard only protects against
+// floating-point cycling. Needs finite entries and at least two columns. Sets u of every row.
+template <typename T>
+void augmenting_row_reduction(const CostView<T>& c, LsapWorkspace& ws) {
+  const int64_t n_rows = c.n_rows, n_cols = c.n_cols;
+  auto& v = ws.v;
+  auto& col4row = ws.col4row;
+  auto& row4col = ws.row4col;
+  auto& free_rows = ws.free_rows;
+  free_rows.clear();
+  for (int64_t i = 0; i < n_rows; ++i)
+    if (col4row[i] < 0) free_rows.push_back(i);
+  for (int pass = 0; pass < 2 && !free_rows.empty() && n_cols > 1; ++pass) {
+    int64_t k = 0, n_free = 0;
+    const int64_t previous = static_cast<int64_t>(free_rows.size());
+    int64_t steps = 0;
+    const int64_t max_steps = 8 * n_rows + 100;
+    while (k < previous) {
+      if (++steps > max_steps) break;
+      const int64_t i = free_rows[k++];
+      double u1 = kInf, u2 = kInf;
+      int64_t j1 = -1, j2 = -1;
+      for (int64_t j = 0; j < n_cols; ++j) {
+        const double h = c(i, j) - v[j];
+        if (h < u2) {
+          if (h >= u1) { u2 = h; j2 = j; }
+          else { u2 = u1; j2 = j1; u1 = h; j1 = j; }
+        }
+      }
+      int64_t i0 = row4col[j1];
+      const bool strict = u1 < u2;
+      if (strict) {
+        v[j1] -= u2 - u1;
+      } else if (i0 >= 0) {
+        j1 = j2;
+        i0 = row4col[j1];
+      }
+      if (i0 >= 0) col4row[i0] = -1;
+      col4row[i] = j1;
+      row4col[j1] = i;
+      if (i0 >= 0) {
+        if (strict) free_rows[--k] = i0;
+        else free_rows[n_free++] = i0;
+      }
+    }
+    free_rows.clear();
+    for (int64_t i = 0; i < n_rows; ++i)
+      if (col4row[i] < 0) free_rows.push_back(i);
+  }
+  for (int64_t i = 0; i < n_rows; ++i)
+    ws.u[i] = col4row[i] >= 0 ? c(i, col4row[i]) - v[col4row[i]] : 0.0;
 }
 
 // Jonker-Volgenant initialisation for square matrices with finite entries.
@@ -105,52 +171,7 @@ void init_jonker_volgenant(const CostView<T>& c, LsapWorkspace& ws) {
       v[j1] -= mu;
     }
   }
-  // Augmenting row reduction, two passes. Every assigned row keeps a column of minimal
-  // reduced cost, so the state stays dual feasible and the augmentation below may take
-  // over at any point; the step guard only protects against floating-point cycling.
-  auto& free_rows = ws.free_rows;
-  free_rows.clear();
-  for (int64_t i = 0; i < n; ++i)
-    if (col4row[i] < 0) free_rows.push_back(i);
-  for (int pass = 0; pass < 2 && !free_rows.empty() && n > 1; ++pass) {
-    int64_t k = 0, n_free = 0;
-    const int64_t previous = static_cast<int64_t>(free_rows.size());
-    int64_t steps = 0;
-    const int64_t max_steps = 8 * n + 100;
-    while (k < previous) {
-      if (++steps > max_steps) break;
-      const int64_t i = free_rows[k++];
-      double u1 = kInf, u2 = kInf;
-      int64_t j1 = -1, j2 = -1;
-      for (int64_t j = 0; j < n; ++j) {
-        const double h = c(i, j) - v[j];
-        if (h < u2) {
-          if (h >= u1) { u2 = h; j2 = j; }
-          else { u2 = u1; j2 = j1; u1 = h; j1 = j; }
-        }
-      }
-      int64_t i0 = row4col[j1];
-      const bool strict = u1 < u2;
-      if (strict) {
-        v[j1] -= u2 - u1;
-      } else if (i0 >= 0) {
-        j1 = j2;
-        i0 = row4col[j1];
-      }
-      if (i0 >= 0) col4row[i0] = -1;
-      col4row[i] = j1;
-      row4col[j1] = i;
-      if (i0 >= 0) {
-        if (strict) free_rows[--k] = i0;
-        else free_rows[n_free++] = i0;
-      }
-    }
-    free_rows.clear();
-    for (int64_t i = 0; i < n; ++i)
-      if (col4row[i] < 0) free_rows.push_back(i);
-  }
-  for (int64_t i = 0; i < n; ++i)
-    ws.u[i] = col4row[i] >= 0 ? c(i, col4row[i]) - v[col4row[i]] : 0.0;
+  augmenting_row_reduction(c, ws);
 }
 
 // One Dijkstra search from free row `start` over reduced costs; returns the free column
@@ -201,8 +222,10 @@ LsapStatus solve_wide(const CostView<T>& c, Entries entries, LsapWorkspace& ws) 
   ws.resize(c.n_rows, c.n_cols);
   if (c.n_rows == c.n_cols && entries == Entries::finite) {
     init_jonker_volgenant(c, ws);
-  } else if (!init_row_minimum(c, ws)) {
-    return LsapStatus::infeasible;
+  } else {
+    if (!init_row_minimum(c, ws)) return LsapStatus::infeasible;
+    // Collisions of the greedy start are cheaper to settle by row reduction than by searches.
+    if (entries == Entries::finite) augmenting_row_reduction(c, ws);
   }
   ws.free_rows.clear();
   for (int64_t i = 0; i < c.n_rows; ++i)
