@@ -134,3 +134,52 @@ def test_findings_state_what_the_numbers_show():
     assert "better than the best pca (0.50), vae (0.20)" in text and "does not beat ica (0.70)" in text
     assert "UDR and alignment correlate with r = 1.00" in text
     assert "used 5 neurons" in text
+
+
+def test_run_on_user_images_and_recorded_responses(tmp_path):
+    """`faceit run` on a folder of PNGs and a responses file whose ids are the file names."""
+    from PIL import Image
+
+    from faceit.neural import Responses, simulate_population
+    from faceit.stimuli import synthetic_faces
+
+    faces = synthetic_faces(90, seed=5, size=32)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    names = [f"face{i:03d}" for i in range(90)]
+    for name, image in zip(names, faces.images):
+        Image.fromarray(image).save(folder / f"{name}.png")
+    sim = simulate_population(faces.factors, n_neurons=15, tuning="axis", n_trials=4, seed=5)
+    recorded = tmp_path / "session.npz"
+    Responses(rates=sim.rates[::-1], trials=sim.trials[::-1], stimulus_ids=np.array(names[::-1])).save(recorded)
+    config = tmp_path / "run.toml"
+    config.write_text(f"""
+[stimuli]
+source = "{folder}"
+n_test = 10
+[responses]
+source = "{recorded}"
+[models]
+betas = [4.0]
+seeds = [0]
+steps = 3
+latent_dim = 3
+ae = false
+baselines = ["pca", "aam", "classifier"]
+baseline_units = 3
+[analysis]
+n_permutations = 10
+subset_repeats = 2
+mixed_repeats = 2
+n_rotations = 2
+cv = 3
+""")
+    with pytest.warns(UserWarning):  # aam (no landmarks) and classifier (no identities) are skipped, said so
+        assert cli.main(["run", str(config), "--out", str(tmp_path / "run"), "--no-report"]) == 0
+    with open(tmp_path / "run" / "results" / "summary.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["model"] for r in rows} == {"pca", "beta_vae-beta4-seed0"}
+    assert {r["population"] for r in rows} == {"session"}
+    pca = next(r for r in rows if r["model"] == "pca")
+    # responses were stored in reverse order: aligning them by id must restore the tuning
+    assert float(pca["matched_r"]) > 0.5  # about 0.69 aligned, 0.23 if the order were left reversed
