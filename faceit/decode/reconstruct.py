@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_positive_int
+from .._validation import check_positive_int, check_same_rows
 from ..compare import Matching, match_units
+from ..compare._inputs import rate_matrix
 from ..errors import ConfigError, DataError
 from ..representation import Representation
 from ..stats.welch import welch_ttest
@@ -86,14 +87,10 @@ def reconstruct(model, stimuli_train, rates_train, stimuli_test, rates_test, mat
     model = as_model(model)
     train = model.transform(stimuli_train)
     true = model.transform(stimuli_test)
-    rates_train_arr = np.asarray(getattr(rates_train, "rates", rates_train))
-    rates_test_arr = np.asarray(getattr(rates_test, "rates", rates_test))
-    if rates_train_arr.ndim != 2 or rates_train_arr.shape[0] != train.units.shape[0]:
-        raise DataError(f"rates_train: expected [{train.units.shape[0]}, N_neurons] for the training stimuli, "
-                        f"got shape {rates_train_arr.shape}")
-    if rates_test_arr.ndim != 2 or rates_test_arr.shape[0] != true.units.shape[0]:
-        raise DataError(f"rates_test: expected [{true.units.shape[0]}, N_neurons] for the held-out stimuli, "
-                        f"got shape {rates_test_arr.shape}")
+    rates_train_arr = rate_matrix(rates_train, "rates_train")
+    rates_test_arr = rate_matrix(rates_test, "rates_test")
+    check_same_rows(train.units, "stimuli_train", rates_train_arr, "rates_train")
+    check_same_rows(true.units, "stimuli_test", rates_test_arr, "rates_test")
     if rates_test_arr.shape[1] != rates_train_arr.shape[1]:
         raise DataError(f"rates_test has {rates_test_arr.shape[1]} neurons but rates_train has "
                         f"{rates_train_arr.shape[1]}")

@@ -8,16 +8,13 @@ import numpy as np
 
 from .._validation import as_matrix, check_same_rows
 from ..compare import Matching, match_units
+from ..compare._inputs import rate_matrix
 from ..errors import DataError
 from ..representation import Representation
 
 
 def _units_array(units, name: str) -> np.ndarray:
     return as_matrix(units.units if isinstance(units, Representation) else units, name)
-
-
-def _rates_array(rates, name: str) -> np.ndarray:
-    return as_matrix(getattr(rates, "rates", rates), name)
 
 
 @dataclass(frozen=True)
@@ -38,7 +35,7 @@ class LinearDecoder:
     @classmethod
     def fit(cls, units_train, rates_train, matching: Matching) -> LinearDecoder:
         units = _units_array(units_train, "units_train")
-        rates = _rates_array(rates_train, "rates_train")
+        rates = rate_matrix(rates_train, "rates_train")
         check_same_rows(units, "units_train", rates, "rates_train")
         u_idx = np.asarray(matching.unit_index, dtype=np.int64)
         n_idx = np.asarray(matching.neuron_index, dtype=np.int64)
@@ -60,7 +57,7 @@ class LinearDecoder:
 
     def predict(self, rates) -> np.ndarray:
         """Decoded units [N, K] from rates [N, N_neurons] (only the matched neurons are read)."""
-        rates = _rates_array(rates, "rates_test")
+        rates = rate_matrix(rates, "rates_test")
         if self.neuron_index.size and self.neuron_index.max() >= rates.shape[1]:
             raise DataError(f"rates_test: has {rates.shape[1]} neurons, the decoder reads neuron "
                             f"{self.neuron_index.max()}")
@@ -79,6 +76,6 @@ def decode_units(units_train, rates_train, rates_test, matching: Matching | None
     """
     if matching is None:
         check_same_rows(_units_array(units_train, "units_train"), "units_train",
-                        _rates_array(rates_train, "rates_train"), "rates_train")
+                        rate_matrix(rates_train, "rates_train"), "rates_train")
         matching = match_units(units_train, rates_train)
     return LinearDecoder.fit(units_train, rates_train, matching).predict(rates_test)
