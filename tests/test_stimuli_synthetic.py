@@ -10,7 +10,9 @@ from faceit.stimuli import (IDENTITY, VIEW, WORLDS, Stimuli, factor_salience, fa
                             render_faces, synthetic_faces, synthetic_identities)
 from faceit.stimuli._draw import Canvas, capsule_distance, ellipse_distance
 from faceit.stimuli.face import EYE, SKIN
+from faceit.models.baselines import ICA
 from faceit.stimuli.reference import render_faces_pil
+from faceit.stimuli.worlds import BACKDROP_PATH, HAIR_PATH_TURNING, IRIS_PATH, colour_path
 
 
 @pytest.mark.parametrize("size", [32, 64, 128])
@@ -278,3 +280,40 @@ def test_canvas_matrix_compositing_equals_painting_layer_by_layer(rng):
         a = np.broadcast_to(cov, (n, size, size))[..., None]
         ref = ref * (1 - a) + a * np.broadcast_to(colour, (n, 3))[:, None, None, :]
     np.testing.assert_allclose(got, ref, atol=1e-5)
+
+
+# -- pairs8: colour paths that turn back ------------------------------------------------------------
+
+def test_colour_path_runs_at_constant_speed_from_first_to_last_point():
+    pts = ((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (1.0, 0.5, 0.0))  # segments of length 1 and 0.5
+    f = np.linspace(-1, 1, 7)
+    c = colour_path(pts, f).astype(np.float64)
+    np.testing.assert_allclose(c[0], pts[0], atol=1e-7)
+    np.testing.assert_allclose(c[-1], pts[-1], atol=1e-7)
+    np.testing.assert_allclose(c[4], (1.0, 0.0, 0.0), atol=1e-6)  # 2/3 of the way: the corner
+    steps = np.linalg.norm(np.diff(c, axis=0), axis=1)
+    np.testing.assert_allclose(steps, steps[0], rtol=1e-5)
+
+
+@pytest.mark.parametrize("path", [HAIR_PATH_TURNING, IRIS_PATH, BACKDROP_PATH])
+def test_pairs8_colour_paths_turn_back(path):
+    c = colour_path(path, np.linspace(-1, 1, 201)).astype(np.float64)
+    length = np.linalg.norm(np.diff(c, axis=0), axis=1).sum()
+    assert np.linalg.norm(c[-1] - c[0]) < 0.4 * length  # the ends are close compared with the path
+    for channel in range(3):
+        d = np.diff(c[:, channel])
+        assert (d > 1e-6).any() and (d < -1e-6).any(), f"channel {channel} is monotone along the path"
+
+
+def test_ica_isolates_the_hair_of_the_default_world_but_not_of_pairs8():
+    """The reason pairs8 exists: linear hair-colour effects are ICA's model; turning colour paths are not."""
+    best = {}
+    for world in ("default", "pairs8"):
+        train = synthetic_faces(2000, seed=1, size=32, world=world, progress=False)
+        test = synthetic_faces(600, seed=2, size=32, world=world, progress=False)
+        units = ICA(10).fit(train).transform(test).units
+        hair = [test.factor_names.index(n) for n in ("hair_colour_left", "hair_colour_right")]
+        r = np.corrcoef(units.T, test.factors[:, hair].T)[:10, 10:]
+        best[world] = np.abs(r).max(axis=0)
+    assert best["default"].min() > 0.9, best
+    assert best["pairs8"].max() < 0.5, best

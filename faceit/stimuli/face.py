@@ -50,6 +50,8 @@ class FaceParams:
     [N] ([N, 3] for colours). Lengths are normalised image units."""
 
     skin: object = SKIN
+    background_left: object = BACKGROUND
+    background_right: object = BACKGROUND
     hair_left: object = (0.55, 0.33, 0.15)
     hair_right: object = (0.55, 0.33, 0.15)
     face_rx: object = 0.26
@@ -58,7 +60,10 @@ class FaceParams:
     ear_scale_right: object = 1.0
     eye_r_left: object = 0.062
     eye_r_right: object = 0.062
-    brow_dy: object = 0.0           # negative raises the brows
+    brow_dy_left: object = 0.0      # negative raises the brow
+    brow_dy_right: object = 0.0
+    eye_left: object = EYE          # iris colours
+    eye_right: object = EYE
     nose_length: object = 0.09
     mouth_radius: object = 0.025    # half the thickness of the lips
     mouth_curve: object = 0.0       # corners raised by this much (a smile); negative: a frown
@@ -68,7 +73,8 @@ class FaceParams:
         out = {}
         for f in fields(self):
             value = np.asarray(getattr(self, f.name), dtype=np.float32)
-            colour = f.name in ("skin", "hair_left", "hair_right")
+            colour = f.name in ("skin", "hair_left", "hair_right", "eye_left", "eye_right", "background_left",
+                               "background_right")
             value = value.reshape(-1, 3) if colour else value.reshape(-1)
             if value.shape[0] not in (1, n):
                 raise ValueError(f"FaceParams.{f.name}: {value.shape[0]} values for {n} faces")
@@ -85,7 +91,10 @@ def draw_faces(params: FaceParams, n: int, size: int, out: np.ndarray | None = N
     float32 if given, reused).
     """
     p = params.batch(n)
-    cv = Canvas(n, size, BACKGROUND, out=out)
+    # The backdrop: its left colour everywhere, then its right half (the same colour in most worlds).
+    cv = Canvas(n, size, p.background_left, out=out)
+    cv.paint(np.ones((1, size, size - size // 2), dtype=np.float32), p.background_right,
+             slice(0, size), slice(size // 2, size))
     skin = p.skin
 
     # Large parts first (shared shapes are composited in one matrix product, see Canvas).
@@ -122,23 +131,24 @@ def draw_faces(params: FaceParams, n: int, size: int, out: np.ndarray | None = N
         ear *= 1 - cv.coverage(ellipse_distance(x, y, FACE_CX, FACE_CY, p.face_rx, p.face_ry))
         cv.paint(ear, skin * EAR_SHADE, rows, cols)
 
-    # Brows: thick bars, raised or lowered together.
-    brow_y = BROW_CY + p.brow_dy
-    lo, hi = float(brow_y.min()), float(brow_y.max())
-    for side in (-1, 1):
+    # Brows: thick bars, each raised or lowered on its own.
+    brow_ys = []
+    for side, dy in ((-1, p.brow_dy_left), (1, p.brow_dy_right)):
         cx = 0.5 + side * BROW_DX
+        brow_y = BROW_CY + dy
+        brow_ys.append(brow_y)
         rows, cols = cv.box(cx - BROW_HALF_LENGTH - BROW_RADIUS, cx + BROW_HALF_LENGTH + BROW_RADIUS,
-                            lo - BROW_RADIUS, hi + BROW_RADIUS)
+                            float(brow_y.min()) - BROW_RADIUS, float(brow_y.max()) + BROW_RADIUS)
         x, y = cv.grid(rows, cols)
         d = capsule_distance(x, y, cx - BROW_HALF_LENGTH, brow_y, cx + BROW_HALF_LENGTH, brow_y, BROW_RADIUS)
         cv.paint(cv.coverage(d), BROW, rows, cols)
 
-    for side, r in ((-1, p.eye_r_left), (1, p.eye_r_right)):
+    for side, r, colour in ((-1, p.eye_r_left, p.eye_left), (1, p.eye_r_right, p.eye_right)):
         cx = 0.5 + side * EYE_DX
         rmax = float(r.max())
         rows, cols = cv.box(cx - rmax, cx + rmax, EYE_CY - rmax, EYE_CY + rmax)
         x, y = cv.grid(rows, cols)
-        cv.paint(cv.coverage(ellipse_distance(x, y, cx, EYE_CY, r, r)), EYE, rows, cols)
+        cv.paint(cv.coverage(ellipse_distance(x, y, cx, EYE_CY, r, r)), colour, rows, cols)
 
     # Mouth: a thick polyline along y = MOUTH_CY - curve * (x offset / half width)^2.
     u = np.linspace(-1.0, 1.0, MOUTH_POINTS, dtype=np.float32)
@@ -150,10 +160,10 @@ def draw_faces(params: FaceParams, n: int, size: int, out: np.ndarray | None = N
     x, y = cv.grid(rows, cols)
     cv.paint(cv.coverage(polyline_distance(x, y, mx, my, p.mouth_radius)), MOUTH, rows, cols)
 
-    return cv.images(), _landmarks(p, n, size, brow_y, nose_cy, nose_ry, my)
+    return cv.images(), _landmarks(p, n, size, brow_ys, nose_cy, nose_ry, my)
 
 
-def _landmarks(p: FaceParams, n: int, size: int, brow_y, nose_cy, nose_ry, mouth_y) -> np.ndarray:
+def _landmarks(p: FaceParams, n: int, size: int, brow_y: list, nose_cy, nose_ry, mouth_y) -> np.ndarray:
     """The landmarks named by LANDMARK_NAMES, float64 [n, L, 2], in pixel coordinates."""
     def b(v):
         return np.broadcast_to(np.asarray(v, dtype=np.float64), (n,))
@@ -162,10 +172,9 @@ def _landmarks(p: FaceParams, n: int, size: int, brow_y, nose_cy, nose_ry, mouth
     theta = np.deg2rad(np.linspace(160.0, 20.0, 9))
     for t in theta:  # jaw, image-left to image-right along the lower face outline
         pts.append((b(FACE_CX + p.face_rx * np.cos(t)), b(FACE_CY + p.face_ry * np.sin(t))))
-    by = b(brow_y)
-    for x in (0.5 - BROW_DX - BROW_HALF_LENGTH, 0.5 - BROW_DX + BROW_HALF_LENGTH,
-              0.5 + BROW_DX - BROW_HALF_LENGTH, 0.5 + BROW_DX + BROW_HALF_LENGTH):
-        pts.append((b(x), by))
+    for x, by in ((0.5 - BROW_DX - BROW_HALF_LENGTH, brow_y[0]), (0.5 - BROW_DX + BROW_HALF_LENGTH, brow_y[0]),
+                  (0.5 + BROW_DX - BROW_HALF_LENGTH, brow_y[1]), (0.5 + BROW_DX + BROW_HALF_LENGTH, brow_y[1])):
+        pts.append((b(x), b(by)))
     for side, r in ((-1, b(p.eye_r_left)), (1, b(p.eye_r_right))):
         cx = 0.5 + side * EYE_DX
         # In x order: (outer, inner) for the left eye, (inner, outer) for the right, as named.

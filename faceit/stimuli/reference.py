@@ -44,8 +44,9 @@ def _pil_face(p: F.FaceParams, i: int, size: int, supersample: int) -> np.ndarra
     def ellipse(draw, cx, cy, rx, ry, colour):
         draw.ellipse([px(cx - rx), px(cy - ry), px(cx + rx), px(cy + ry)], fill=colour)
 
-    img = Image.new("RGB", (s, s), col(F.BACKGROUND))
+    img = Image.new("RGB", (s, s), col(p.background_left))
     d = ImageDraw.Draw(img)
+    d.rectangle([s // 2, 0, s, s], fill=col(p.background_right))
     skin = rgb(p.skin)
     d.rounded_rectangle([px(0.4), px(0.7), px(0.6), px(1.3)], radius=px(0.1), fill=col(skin * F.NECK_SHADE))
     for side, scale in ((-1, val(p.ear_scale_left)), (1, val(p.ear_scale_right))):
@@ -57,13 +58,13 @@ def _pil_face(p: F.FaceParams, i: int, size: int, supersample: int) -> np.ndarra
     img.paste(left, (0, 0), hair)
     ellipse(d, F.FACE_CX, F.FACE_CY, val(p.face_rx), val(p.face_ry), col(skin))
     ellipse(d, 0.5, F.NOSE_CY_TOP + val(p.nose_length) / 2, F.NOSE_RX, val(p.nose_length) / 2, col(skin * F.NOSE_SHADE))
-    by = F.BROW_CY + val(p.brow_dy)
-    for side in (-1, 1):
+    for side, dy in ((-1, p.brow_dy_left), (1, p.brow_dy_right)):
+        by = F.BROW_CY + val(dy)
         cx = 0.5 + side * F.BROW_DX
         d.line([px(cx - F.BROW_HALF_LENGTH), px(by), px(cx + F.BROW_HALF_LENGTH), px(by)],
                fill=col(F.BROW), width=int(px(2 * F.BROW_RADIUS)))
-    for side, r in ((-1, val(p.eye_r_left)), (1, val(p.eye_r_right))):
-        ellipse(d, 0.5 + side * F.EYE_DX, F.EYE_CY, r, r, col(F.EYE))
+    for side, r, colour in ((-1, val(p.eye_r_left), p.eye_left), (1, val(p.eye_r_right), p.eye_right)):
+        ellipse(d, 0.5 + side * F.EYE_DX, F.EYE_CY, r, r, col(colour))
     u = np.linspace(-1, 1, F.MOUTH_POINTS)
     pts = [(px(0.5 + F.MOUTH_HALF_WIDTH * a), px(F.MOUTH_CY - val(p.mouth_curve) * a * a)) for a in u]
     d.line(pts, fill=col(F.MOUTH), width=max(1, int(px(2 * val(p.mouth_radius)))), joint="curve")

@@ -2,12 +2,15 @@
 
 Every factor is uniform in [-1, 1], drawn independently of the others. A factor is either an
 "identity" factor (who the face is: eye size, ear size, hair colour, skin tone, nose) or a
-"view" factor (how that face looks right now: expression). An identity classifier is trained
+"view" factor (how that face looks right now: expression, the backdrop). An identity classifier is trained
 on fixed draws of the identity factors shown under varying view factors.
 
 The worlds follow design section 5: factors come in mirror pairs or groups whose pixel effects
 fall on separate regions, have comparable salience (summed squared pixel change per unit factor,
 see :func:`faceit.stimuli.factor_salience`), never saturate, and are several pixels big at 32x32.
+In "default", "pairs6" and "rich" each factor moves pixels along a nearly straight line, which is
+ICA's own model; "pairs8", the demo's world, moves them along colour paths that turn back, as
+nonlinear as real face variation is (docs/stimuli.md).
 """
 
 from __future__ import annotations
@@ -124,6 +127,50 @@ def hair_colour(f: np.ndarray) -> np.ndarray:
     return path[lo] * (1 - w) + path[lo + 1] * w
 
 
+def colour_path(points, f: np.ndarray) -> np.ndarray:
+    """Colours [N, 3] along the polyline through ``points`` [P, 3] (RGB in [0, 1]), at constant speed:
+    factor -1 is the first point, +1 the last, and equal factor steps cover equal RGB distances."""
+    pts = np.asarray(points, dtype=np.float64)
+    length = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(pts, axis=0), axis=1))])
+    s = (np.clip(np.asarray(f, dtype=np.float64), -1, 1) + 1) / 2 * length[-1]
+    out = np.stack([np.interp(s, length, pts[:, c]) for c in range(3)], axis=1)
+    return out.astype(np.float32)
+
+
+def shrink_path(points, factor: float) -> tuple:
+    """The colour path ``points`` [P, 3] scaled by ``factor`` about its mean colour (same turns, less contrast)."""
+    pts = np.asarray(points, dtype=np.float64)
+    centre = pts.mean(axis=0)
+    return tuple(centre + factor * (pts - centre))
+
+
+# The pairs8 world's colour paths. Each turns back on itself: every RGB channel rises and falls
+# along it, and its two ends are closer than its length, so no single linear direction in pixel
+# space tracks the factor (a linear method needs several components for one factor, a nonlinear
+# decoder one unit). Each is shrunk about its mean colour so that every factor's salience is ~17.
+HAIR_PATH_TURNING = shrink_path(((0.96, 0.86, 0.48), (0.80, 0.28, 0.10), (0.15, 0.11, 0.10), (0.78, 0.78, 0.82)),
+                                0.4)   # blond, auburn, black, grey
+IRIS_PATH = ((0.20, 0.45, 0.95), (0.20, 0.70, 0.30), (0.75, 0.45, 0.10), (0.35, 0.15, 0.35))  # blue, green, amber, violet
+BACKDROP_PATH = shrink_path(((0.15, 0.25, 0.55), (0.20, 0.55, 0.50), (0.55, 0.55, 0.25), (0.50, 0.25, 0.40)),
+                            0.47)  # blue, teal, olive, plum
+IRIS_RADIUS = 0.085          # fixed eye size of pairs8: 2.7 px at 32x32
+BROW_DY_PER_UNIT_PAIRS8 = 0.06  # ±1.9 px at 32x32, about the brow's thickness
+
+
+def _pairs8(f: dict[str, np.ndarray]) -> FaceParams:
+    return FaceParams(
+        eye_r_left=IRIS_RADIUS, eye_r_right=IRIS_RADIUS,
+        eye_left=colour_path(IRIS_PATH, f["eye_colour_left"]),
+        eye_right=colour_path(IRIS_PATH, f["eye_colour_right"]),
+        background_left=colour_path(BACKDROP_PATH, f["background_left"]),
+        background_right=colour_path(BACKDROP_PATH, f["background_right"]),
+        hair_left=colour_path(HAIR_PATH_TURNING, f["hair_colour_left"]),
+        hair_right=colour_path(HAIR_PATH_TURNING, f["hair_colour_right"]),
+        brow_dy_left=-BROW_DY_PER_UNIT_PAIRS8 * f["brow_raise_left"],
+        brow_dy_right=-BROW_DY_PER_UNIT_PAIRS8 * f["brow_raise_right"],
+    )
+
+
 def _pairs6(f: dict[str, np.ndarray]) -> FaceParams:
     return FaceParams(
         eye_r_left=EYE_RADIUS + EYE_RADIUS_PER_UNIT * f["eye_size_left"],
@@ -138,7 +185,7 @@ def _pairs6(f: dict[str, np.ndarray]) -> FaceParams:
 def _default(f: dict[str, np.ndarray]) -> FaceParams:
     p = _pairs6(f)
     p.mouth_radius = MOUTH_RADIUS + MOUTH_RADIUS_PER_UNIT * f["mouth_open"]
-    p.brow_dy = -BROW_DY_PER_UNIT * f["brow_raise"]
+    p.brow_dy_left = p.brow_dy_right = -BROW_DY_PER_UNIT * f["brow_raise"]
     return p
 
 
@@ -166,6 +213,18 @@ _RICH_EXTRA = (
     Factor("smile", VIEW, "mouth corners raised (+1, smile) or lowered (-1, frown)"),
 )
 
+_PAIRS8 = (
+    Factor("eye_colour_left", IDENTITY, "iris of the image-left eye: blue (-1), green, amber, violet (+1)"),
+    Factor("eye_colour_right", IDENTITY, "iris of the image-right eye: blue (-1), green, amber, violet (+1)"),
+    Factor("background_left", VIEW, "left half of the backdrop (the scene, not the face): blue (-1), teal, "
+                                    "olive, plum (+1)"),
+    Factor("background_right", VIEW, "right half of the backdrop: blue (-1), teal, olive, plum (+1)"),
+    Factor("hair_colour_left", IDENTITY, "left half of the hair: blond (-1), auburn, black, grey (+1)"),
+    Factor("hair_colour_right", IDENTITY, "right half of the hair: blond (-1), auburn, black, grey (+1)"),
+    Factor("brow_raise_left", VIEW, "image-left brow raised (+1) or lowered (-1)"),
+    Factor("brow_raise_right", VIEW, "image-right brow raised (+1) or lowered (-1)"),
+)
+
 WORLDS: dict[str, World] = {
     w.name: w
     for w in (
@@ -173,6 +232,9 @@ WORLDS: dict[str, World] = {
                         "halves), all identity factors.", _PAIRS6, _pairs6),
         World("default", "The CPU demo world: the three mirror pairs plus two expression (view) factors, "
                          "mouth opening and brow raise.", _PAIRS6 + _EXPRESSION, _default),
+        World("pairs8", "The demo world: four mirror pairs, iris colours, backdrop halves and hair halves along "
+                        "colour paths that turn back, and brows raised on each side. Nonlinear in pixels: "
+                        "PCA and ICA cannot single its factors out.", _PAIRS8, _pairs8),
         World("rich", "The default world plus skin tone and smile: 10 factors, best at 64x64.",
               _PAIRS6 + _EXPRESSION + _RICH_EXTRA, _rich, demo_size=64),
     )
