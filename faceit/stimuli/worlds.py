@@ -150,7 +150,8 @@ def shrink_path(points, factor: float) -> tuple:
 # decoder one unit). Each is shrunk about its mean colour so that every factor's salience is ~17.
 HAIR_PATH_TURNING = shrink_path(((0.96, 0.86, 0.48), (0.80, 0.28, 0.10), (0.15, 0.11, 0.10), (0.78, 0.78, 0.82)),
                                 0.4)   # blond, auburn, black, grey
-IRIS_PATH = ((0.20, 0.45, 0.95), (0.20, 0.70, 0.30), (0.75, 0.45, 0.10), (0.35, 0.15, 0.35))  # blue, green, amber, violet
+# blue, green, amber, violet
+IRIS_PATH = ((0.20, 0.45, 0.95), (0.20, 0.70, 0.30), (0.75, 0.45, 0.10), (0.35, 0.15, 0.35))
 BACKDROP_PATH = shrink_path(((0.15, 0.25, 0.55), (0.20, 0.55, 0.50), (0.55, 0.55, 0.25), (0.50, 0.25, 0.40)),
                             0.47)  # blue, teal, olive, plum
 IRIS_RADIUS = 0.085          # fixed eye size of pairs8: 2.7 px at 32x32
