@@ -51,9 +51,11 @@ def run_demo(out="faceit-demo", retrain: bool = False) -> Path:
     notes = [
         "Images are 32x32 px (the paper used 64x64) so that the whole demo runs on 2 CPU cores in minutes.",
         "β-VAEs, the VAE (β = 1) and the AE were " + (
-            f"trained from scratch in this run ({config.models.steps} steps each)." if retrain else
-            "loaded from the small checkpoints shipped with faceit, made by scripts/train_demo_models.py "
-            "with this configuration (run `faceit demo --retrain` to train them anew)."),
+            f"trained from scratch in this run ({config.models.steps:,} steps each)." if retrain else
+            f"loaded from the small checkpoints shipped with faceit, made by scripts/train_demo_models.py "
+            f"with this configuration ({config.models.steps:,} steps each; run `faceit demo --retrain` to "
+            "train them anew).") + " That is far shorter training than the paper's, on a synthetic world "
+        f"({config.stimuli.world!r}) instead of photographs.",
         f"{len(config.models.betas)} β values x {len(config.models.seeds)} seeds instead of the paper's "
         "40 x 10; the neurons are simulated (ground truth known), not recorded.",
     ]
