@@ -26,6 +26,9 @@ EXAMPLES = """examples:
 
 # --------------------------------------------------------------------------- inputs
 
+IMAGES_HELP = "image folder, CelebA root, .npz, or synthetic:N[:SEED[:WORLD]]"
+
+
 def _images(spec: str, size: int):
     """Stimuli from a path load_images reads, or ``synthetic:N[:SEED[:WORLD]]`` for a synthetic world
     (default: the "default" world; the recipe was found on "pairs8")."""
@@ -38,8 +41,8 @@ def _images(spec: str, size: int):
             seed = int(parts[2]) if len(parts) > 2 else 0
             world = parts[3] if len(parts) > 3 else "default"
         except (IndexError, ValueError):
-            raise DataError(f"--images {spec!r}: expected synthetic:N, synthetic:N:SEED or synthetic:N:SEED:WORLD"
-                            ) from None
+            raise DataError(f"--images {spec!r}: expected synthetic:N, synthetic:N:SEED or "
+                            "synthetic:N:SEED:WORLD") from None
         return synthetic_faces(n, seed=seed, size=size, world=world)
     return load_images(spec, size=size)
 
@@ -221,10 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
                            ("sweep", cmd_sweep, "Train β values x seeds, one folder per model; finished "
                             "models are skipped, interrupted ones resume.")):
         p = add(name, fn, text)
-        p.add_argument("--images", required=True, help="image folder, CelebA root, .npz, or synthetic:N[:SEED[:WORLD]]")
+        p.add_argument("--images", required=True, help=IMAGES_HELP)
         p.add_argument("--out", required=True, help="output folder")
         p.add_argument("--size", type=int, default=32, help="image size in pixels (32, 64 or 128)")
-        p.add_argument("--steps", type=int, default=12_000, help="optimizer steps per model (the recipe: 12,000)")
+        p.add_argument("--steps", type=int, default=12_000,
+                       help="optimizer steps per model (the recipe: 12,000)")
         p.add_argument("--latent-dim", type=int, default=10, help="latent units")
         p.add_argument("--family", default="beta_vae", choices=["beta_vae", "vae", "ae"], help="objective")
         if name == "train":
@@ -237,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("encode", cmd_encode, "Encode images with a trained model or saved baseline into units.npz "
             "(posterior means, KL per unit, informative mask, stimulus ids).")
     p.add_argument("--model", required=True, help="a training folder or a saved baseline (.safetensors)")
-    p.add_argument("--images", required=True, help="image folder, CelebA root, .npz, or synthetic:N[:SEED[:WORLD]]")
+    p.add_argument("--images", required=True, help=IMAGES_HELP)
     p.add_argument("--out", required=True, help="output .npz")
 
     p = add("align", cmd_align, "Alignment score (with its rotation control), one-to-one matching and "
@@ -260,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("reconstruct", cmd_reconstruct, "Reconstruct held-out faces from one matched neuron per unit (Fig 7).")
     p.add_argument("--model", required=True, help="a training folder or a saved baseline (.safetensors)")
-    p.add_argument("--images", required=True, help="image folder, CelebA root, .npz, or synthetic:N[:SEED[:WORLD]]")
+    p.add_argument("--images", required=True, help=IMAGES_HELP)
     p.add_argument("--responses", required=True, help="responses whose stimulus ids match the images' ids")
     p.add_argument("--n-test", type=int, default=62, help="held-out stimuli")
     p.add_argument("--seed", type=int, default=0, help="seed of the held-out split")

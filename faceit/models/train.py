@@ -8,8 +8,8 @@ checkpoint (the optimizer state and both random generators are part of the check
 from __future__ import annotations
 
 import contextlib
-import math
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
