@@ -60,6 +60,7 @@ class FaceParams:
     ear_scale_right: object = 1.0
     eye_r_left: object = 0.062
     eye_r_right: object = 0.062
+    eye_dx: object = EYE_DX         # each eye's centre sits this far left or right of the midline
     brow_dy_left: object = 0.0      # negative raises the brow
     brow_dy_right: object = 0.0
     eye_left: object = EYE          # iris colours
@@ -144,9 +145,9 @@ def draw_faces(params: FaceParams, n: int, size: int, out: np.ndarray | None = N
         cv.paint(cv.coverage(d), BROW, rows, cols)
 
     for side, r, colour in ((-1, p.eye_r_left, p.eye_left), (1, p.eye_r_right, p.eye_right)):
-        cx = 0.5 + side * EYE_DX
+        cx = 0.5 + side * p.eye_dx
         rmax = float(r.max())
-        rows, cols = cv.box(cx - rmax, cx + rmax, EYE_CY - rmax, EYE_CY + rmax)
+        rows, cols = cv.box(float(cx.min()) - rmax, float(cx.max()) + rmax, EYE_CY - rmax, EYE_CY + rmax)
         x, y = cv.grid(rows, cols)
         cv.paint(cv.coverage(ellipse_distance(x, y, cx, EYE_CY, r, r)), colour, rows, cols)
 
@@ -176,9 +177,9 @@ def _landmarks(p: FaceParams, n: int, size: int, brow_y: list, nose_cy, nose_ry,
                   (0.5 + BROW_DX - BROW_HALF_LENGTH, brow_y[1]), (0.5 + BROW_DX + BROW_HALF_LENGTH, brow_y[1])):
         pts.append((b(x), b(by)))
     for side, r in ((-1, b(p.eye_r_left)), (1, b(p.eye_r_right))):
-        cx = 0.5 + side * EYE_DX
+        cx = 0.5 + side * b(p.eye_dx)
         # In x order: (outer, inner) for the left eye, (inner, outer) for the right, as named.
-        pts.extend([(cx - r, b(EYE_CY)), (cx + r, b(EYE_CY)), (b(cx), EYE_CY - r), (b(cx), EYE_CY + r)])
+        pts.extend([(cx - r, b(EYE_CY)), (cx + r, b(EYE_CY)), (cx, EYE_CY - r), (cx, EYE_CY + r)])
     pts.append((b(0.5), b(nose_cy + nose_ry)))
     pts.append((b(0.5 - NOSE_RX), b(nose_cy)))
     pts.append((b(0.5 + NOSE_RX), b(nose_cy)))

@@ -64,7 +64,7 @@ def _pil_face(p: F.FaceParams, i: int, size: int, supersample: int) -> np.ndarra
         d.line([px(cx - F.BROW_HALF_LENGTH), px(by), px(cx + F.BROW_HALF_LENGTH), px(by)],
                fill=col(F.BROW), width=int(px(2 * F.BROW_RADIUS)))
     for side, r, colour in ((-1, val(p.eye_r_left), p.eye_left), (1, val(p.eye_r_right), p.eye_right)):
-        ellipse(d, 0.5 + side * F.EYE_DX, F.EYE_CY, r, r, col(colour))
+        ellipse(d, 0.5 + side * val(p.eye_dx), F.EYE_CY, r, r, col(colour))
     u = np.linspace(-1, 1, F.MOUTH_POINTS)
     pts = [(px(0.5 + F.MOUTH_HALF_WIDTH * a), px(F.MOUTH_CY - val(p.mouth_curve) * a * a)) for a in u]
     d.line(pts, fill=col(F.MOUTH), width=max(1, int(px(2 * val(p.mouth_radius)))), joint="curve")

@@ -163,3 +163,27 @@ def factor_salience(world="default", size: int = 32, n: int = 256, seed: int = 0
         diff = (img_up - img_down).astype(np.float64) / (2 * step)
         out[k] = (diff ** 2).sum(axis=(1, 2, 3)).mean()
     return out
+
+
+def factor_variance(world="default", size: int = 32, n: int = 64, levels: int = 21, seed: int = 0) -> np.ndarray:
+    """Per-factor image variance: float [F], the mean over ``n`` random faces of the summed variance
+    of all pixel values (RGB in [0, 1]) while factor k alone sweeps its range in ``levels`` even steps.
+
+    Salience (:func:`factor_salience`) is the local slope; this is how much of the image a factor
+    explains over its whole range, which is what a β-VAE's reconstruction term pays for. The two
+    agree for a factor that moves pixels along a straight line (variance = salience / 3 for a
+    uniform factor on [-1, 1]) and part for one that turns back (less variance for its slope).
+    """
+    w = get_world(world)
+    size = check_size(size)
+    n = check_positive_int(n, "n")
+    levels = check_positive_int(levels, "levels", minimum=2)
+    base = w.sample(n, np.random.default_rng(seed))
+    out = np.empty(w.n_factors)
+    for k, (lo, hi) in enumerate(w.ranges):
+        factors = np.repeat(base, levels, axis=0)
+        factors[:, k] = np.tile(np.linspace(lo, hi, levels), n)
+        img, _ = w.render_float(factors, size)
+        img = img.reshape(n, levels, -1).astype(np.float64)
+        out[k] = ((img - img.mean(axis=1, keepdims=True)) ** 2).sum(axis=2).mean()
+    return out

@@ -127,48 +127,61 @@ def hair_colour(f: np.ndarray) -> np.ndarray:
     return path[lo] * (1 - w) + path[lo + 1] * w
 
 
-def colour_path(points, f: np.ndarray) -> np.ndarray:
-    """Colours [N, 3] along the polyline through ``points`` [P, 3] (RGB in [0, 1]), at constant speed:
-    factor -1 is the first point, +1 the last, and equal factor steps cover equal RGB distances."""
-    pts = np.asarray(points, dtype=np.float64)
-    length = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(pts, axis=0), axis=1))])
-    s = (np.clip(np.asarray(f, dtype=np.float64), -1, 1) + 1) / 2 * length[-1]
-    out = np.stack([np.interp(s, length, pts[:, c]) for c in range(3)], axis=1)
+def colour_arc(centre, plane, radius: float, f: np.ndarray, arc_degrees: float = 300.0) -> np.ndarray:
+    """Colours [N, 3] on an arc of a circle in a plane of RGB space, for factor values [N] in [-1, 1].
+
+    colour = centre + radius (cos t u + sin t v) with (u, v) = ``plane`` (orthonormal) and
+    t = f * arc_degrees / 2: factor 0 is the arc's middle, and equal factor steps are equal colour steps.
+    """
+    u, v = (np.asarray(a, dtype=np.float64) for a in plane)
+    t = np.deg2rad(arc_degrees / 2) * np.clip(np.asarray(f, dtype=np.float64), -1, 1)
+    out = np.asarray(centre, dtype=np.float64) + radius * (np.cos(t)[:, None] * u + np.sin(t)[:, None] * v)
     return out.astype(np.float32)
 
 
-def shrink_path(points, factor: float) -> tuple:
-    """The colour path ``points`` [P, 3] scaled by ``factor`` about its mean colour (same turns, less contrast)."""
-    pts = np.asarray(points, dtype=np.float64)
-    centre = pts.mean(axis=0)
-    return tuple(centre + factor * (pts - centre))
+def _orthonormal_plane(a, b) -> tuple[np.ndarray, np.ndarray]:
+    """An orthonormal basis (u, v) of the plane spanned by RGB directions a and b, u along a."""
+    u = np.asarray(a, dtype=np.float64) / np.linalg.norm(a)
+    v = np.asarray(b, dtype=np.float64) - (u @ np.asarray(b, dtype=np.float64)) * u
+    return u, v / np.linalg.norm(v)
 
 
-# The pairs8 world's colour paths. Each turns back on itself: every RGB channel rises and falls
-# along it, and its two ends are closer than its length, so no single linear direction in pixel
-# space tracks the factor (a linear method needs several components for one factor, a nonlinear
-# decoder one unit). Each is shrunk about its mean colour so that every factor's salience is ~17.
-HAIR_PATH_TURNING = shrink_path(((0.96, 0.86, 0.48), (0.80, 0.28, 0.10), (0.15, 0.11, 0.10), (0.78, 0.78, 0.82)),
-                                0.4)   # blond, auburn, black, grey
-# blue, green, amber, violet
-IRIS_PATH = ((0.20, 0.45, 0.95), (0.20, 0.70, 0.30), (0.75, 0.45, 0.10), (0.35, 0.15, 0.35))
-BACKDROP_PATH = shrink_path(((0.15, 0.25, 0.55), (0.20, 0.55, 0.50), (0.55, 0.55, 0.25), (0.50, 0.25, 0.40)),
-                            0.47)  # blue, teal, olive, plum
-IRIS_RADIUS = 0.085          # fixed eye size of pairs8: 2.7 px at 32x32
-BROW_DY_PER_UNIT_PAIRS8 = 0.06  # ±1.9 px at 32x32, about the brow's thickness
+_GREY = np.ones(3) / np.sqrt(3)
+#: The colour wheel: the plane through a grey orthogonal to the grey axis (red at t = 0).
+HUE_PLANE = _orthonormal_plane((2.0, -1.0, -1.0), (0.0, 1.0, -1.0))
+#: Hair shades: lightness (grey axis) against a red-brown direction.
+HAIR_PLANE = _orthonormal_plane(_GREY, (1.0, 0.3, -0.5) - ((1.0, 0.3, -0.5) @ _GREY) * _GREY)
+
+# The pairs8 world. Every colour factor runs 300 degrees around a circle, so its ends nearly meet
+# and no single direction in pixel space tracks it; the iris's colour and size act on the same
+# pixels (how much a hue change moves them depends on the size, and the reverse), which no linear
+# method can unmix. Radii and amplitudes are calibrated so that every factor moves the image by
+# the same variance (docs/stimuli.md).
+PAIRS8_ARC_DEGREES = 300.0
+# Eyes set wider apart than in the other worlds (0.11) on a wider face (0.26), so that irises of
+# radius 0.8-4.0 px at 32x32 never touch each other or the face's outline. The smallest iris
+# nearly hides its hue: how much the hue shows depends on the size, as with a half-closed eye.
+PAIRS8_EYE_DX, PAIRS8_FACE_RX = 0.14, 0.28
+PAIRS8_EYE_RADIUS, PAIRS8_EYE_RADIUS_PER_UNIT = 0.075, 0.05
+IRIS_CENTRE, IRIS_RADIUS = (0.45, 0.42, 0.45), 0.31
+BACKDROP_CENTRE, BACKDROP_RADIUS = (0.40, 0.40, 0.40), 0.084
+HAIR_CENTRE, HAIR_RADIUS = (0.50, 0.38, 0.30), 0.174
 
 
 def _pairs8(f: dict[str, np.ndarray]) -> FaceParams:
+    def arc(centre, plane, radius, values):
+        return colour_arc(centre, plane, radius, values, PAIRS8_ARC_DEGREES)
+
     return FaceParams(
-        eye_r_left=IRIS_RADIUS, eye_r_right=IRIS_RADIUS,
-        eye_left=colour_path(IRIS_PATH, f["eye_colour_left"]),
-        eye_right=colour_path(IRIS_PATH, f["eye_colour_right"]),
-        background_left=colour_path(BACKDROP_PATH, f["background_left"]),
-        background_right=colour_path(BACKDROP_PATH, f["background_right"]),
-        hair_left=colour_path(HAIR_PATH_TURNING, f["hair_colour_left"]),
-        hair_right=colour_path(HAIR_PATH_TURNING, f["hair_colour_right"]),
-        brow_dy_left=-BROW_DY_PER_UNIT_PAIRS8 * f["brow_raise_left"],
-        brow_dy_right=-BROW_DY_PER_UNIT_PAIRS8 * f["brow_raise_right"],
+        face_rx=PAIRS8_FACE_RX, eye_dx=PAIRS8_EYE_DX,
+        eye_r_left=PAIRS8_EYE_RADIUS + PAIRS8_EYE_RADIUS_PER_UNIT * f["eye_size_left"],
+        eye_r_right=PAIRS8_EYE_RADIUS + PAIRS8_EYE_RADIUS_PER_UNIT * f["eye_size_right"],
+        eye_left=arc(IRIS_CENTRE, HUE_PLANE, IRIS_RADIUS, f["eye_colour_left"]),
+        eye_right=arc(IRIS_CENTRE, HUE_PLANE, IRIS_RADIUS, f["eye_colour_right"]),
+        background_left=arc(BACKDROP_CENTRE, HUE_PLANE, BACKDROP_RADIUS, f["background_left"]),
+        background_right=arc(BACKDROP_CENTRE, HUE_PLANE, BACKDROP_RADIUS, f["background_right"]),
+        hair_left=arc(HAIR_CENTRE, HAIR_PLANE, HAIR_RADIUS, f["hair_colour_left"]),
+        hair_right=arc(HAIR_CENTRE, HAIR_PLANE, HAIR_RADIUS, f["hair_colour_right"]),
     )
 
 
@@ -215,15 +228,14 @@ _RICH_EXTRA = (
 )
 
 _PAIRS8 = (
-    Factor("eye_colour_left", IDENTITY, "iris of the image-left eye: blue (-1), green, amber, violet (+1)"),
-    Factor("eye_colour_right", IDENTITY, "iris of the image-right eye: blue (-1), green, amber, violet (+1)"),
-    Factor("background_left", VIEW, "left half of the backdrop (the scene, not the face): blue (-1), teal, "
-                                    "olive, plum (+1)"),
-    Factor("background_right", VIEW, "right half of the backdrop: blue (-1), teal, olive, plum (+1)"),
-    Factor("hair_colour_left", IDENTITY, "left half of the hair: blond (-1), auburn, black, grey (+1)"),
-    Factor("hair_colour_right", IDENTITY, "right half of the hair: blond (-1), auburn, black, grey (+1)"),
-    Factor("brow_raise_left", VIEW, "image-left brow raised (+1) or lowered (-1)"),
-    Factor("brow_raise_right", VIEW, "image-right brow raised (+1) or lowered (-1)"),
+    Factor("eye_size_left", IDENTITY, "radius of the image-left iris"),
+    Factor("eye_size_right", IDENTITY, "radius of the image-right iris"),
+    Factor("eye_colour_left", IDENTITY, "hue of the image-left iris, 300 degrees around the colour wheel"),
+    Factor("eye_colour_right", IDENTITY, "hue of the image-right iris, 300 degrees around the colour wheel"),
+    Factor("background_left", VIEW, "hue of the backdrop's left half (the scene, not the face)"),
+    Factor("background_right", VIEW, "hue of the backdrop's right half"),
+    Factor("hair_colour_left", IDENTITY, "left half of the hair: a loop of shades, light, red-brown, dark"),
+    Factor("hair_colour_right", IDENTITY, "right half of the hair: a loop of shades, light, red-brown, dark"),
 )
 
 WORLDS: dict[str, World] = {
@@ -233,9 +245,9 @@ WORLDS: dict[str, World] = {
                         "halves), all identity factors.", _PAIRS6, _pairs6),
         World("default", "The CPU demo world: the three mirror pairs plus two expression (view) factors, "
                          "mouth opening and brow raise.", _PAIRS6 + _EXPRESSION, _default),
-        World("pairs8", "The demo world: four mirror pairs, iris colours, backdrop halves and hair halves along "
-                        "colour paths that turn back, and brows raised on each side. Nonlinear in pixels: "
-                        "PCA and ICA cannot single its factors out.", _PAIRS8, _pairs8),
+        World("pairs8", "The demo world: four mirror pairs, iris size and iris hue on the same eye, backdrop "
+                        "halves and hair halves, colours running around circles. Nonlinear in pixels: PCA "
+                        "and ICA cannot single its factors out.", _PAIRS8, _pairs8),
         World("rich", "The default world plus skin tone and smile: 10 factors, best at 64x64.",
               _PAIRS6 + _EXPRESSION + _RICH_EXTRA, _rich, demo_size=64),
     )
