@@ -300,7 +300,7 @@ def test_colour_arc_runs_around_a_circle_at_constant_speed():
 
 
 def test_pairs8_factors_explain_equal_image_variance_and_salience():
-    var = factor_variance("pairs8", size=32, n=32)
+    var = factor_variance("pairs8", size=32, n=256)  # the iris hue's share depends on the sizes drawn
     assert var.max() / var.min() < 1.15, var.round(3)
     sal = factor_salience("pairs8", size=32, n=64)
     assert sal.max() / sal.min() <= 1.5, sal.round(2)
@@ -317,10 +317,10 @@ def test_pairs8_irises_at_their_largest_stay_apart_and_inside_the_face():
     assert inner[1] - inner[0] > 1.0  # more than a pixel of skin between the largest irises
     face_left = 64 * (0.5 - W.PAIRS8_FACE_RX)
     assert outer[0] > face_left + 0.5 and outer[1] < 64 - face_left - 0.5
-    row = int(round(64 * 0.545))  # the eyes' centre row: skin at the midline
-    np.testing.assert_allclose(img[0, row, 31:33], np.broadcast_to(np.round(np.array(SKIN) * 255), (2, 3)), atol=1)
-    r_small = 64 * (W.PAIRS8_EYE_RADIUS - W.PAIRS8_EYE_RADIUS_PER_UNIT)
-    assert r_small > 2.5  # the smallest iris still shows its hue at 64x64 (1.4 px at 32x32)
+    row = int(round(64 * 0.545))  # the eyes' centre row: the midline looks as it does between the smallest irises
+    np.testing.assert_array_equal(img[0, row, 30:34], img[1, row, 30:34])
+    small = img[1, row, int(64 * (0.5 - W.PAIRS8_EYE_DX))]
+    assert np.abs(small.astype(int) - np.round(np.array(SKIN) * 255)).max() > 10  # the smallest iris still shows
 
 
 def test_ica_isolates_the_factors_of_the_default_world_but_not_of_pairs8():
