@@ -306,21 +306,25 @@ def test_pairs8_factors_explain_equal_image_variance_and_salience():
     assert sal.max() / sal.min() <= 1.5, sal.round(2)
 
 
-def test_pairs8_irises_at_their_largest_stay_apart_and_inside_the_face():
+@pytest.mark.parametrize("size", [32, 64])
+def test_pairs8_irises_at_their_largest_stay_apart_and_inside_the_face(size):
     w = WORLDS["pairs8"]
-    f = np.zeros((2, w.n_factors))
-    f[:, [w.factor_names.index("eye_size_left"), w.factor_names.index("eye_size_right")]] = [[1, 1], [-1, -1]]
-    img, marks = render_faces(f, size=64, world="pairs8")
+    k = [w.factor_names.index("eye_size_left"), w.factor_names.index("eye_size_right")]
+    f = np.zeros((4, w.n_factors))
+    f[:, k] = [[1, 1], [1, -1], [-1, 1], [-1, -1]]
+    img, marks = render_faces(f, size=size, world="pairs8")
+    img = img.astype(int)
+    by_left = (img[0] != img[2]).any(axis=-1)  # pixels the left iris's size reaches
+    by_right = (img[0] != img[1]).any(axis=-1)
+    assert by_left.any() and by_right.any()
+    assert not (by_left & by_right).any()  # no pixel is shared by the two largest irises
+    assert not by_left[:, size // 2:].any() and not by_right[:, :size // 2].any()
     names = list(w.landmark_names)
-    inner = marks[0, [names.index("eye_left_inner"), names.index("eye_right_inner")], 0]
     outer = marks[0, [names.index("eye_left_outer"), names.index("eye_right_outer")], 0]
-    assert inner[1] - inner[0] > 1.0  # more than a pixel of skin between the largest irises
-    face_left = 64 * (0.5 - W.PAIRS8_FACE_RX)
-    assert outer[0] > face_left + 0.5 and outer[1] < 64 - face_left - 0.5
-    row = int(round(64 * 0.545))  # the eyes' centre row: the midline looks as it does between the smallest irises
-    np.testing.assert_array_equal(img[0, row, 30:34], img[1, row, 30:34])
-    small = img[1, row, int(64 * (0.5 - W.PAIRS8_EYE_DX))]
-    assert np.abs(small.astype(int) - np.round(np.array(SKIN) * 255)).max() > 10  # the smallest iris still shows
+    face_left = size * (0.5 - W.PAIRS8_FACE_RX)
+    assert outer[0] > face_left and outer[1] < size - face_left  # inside the face's outline
+    small = img[3, int(size * 0.545), int(size * (0.5 - W.PAIRS8_EYE_DX))]
+    assert np.abs(small - img[3, int(size * 0.545), size // 2]).max() > 10  # the smallest iris still shows
 
 
 def test_ica_isolates_the_factors_of_the_default_world_but_not_of_pairs8():
