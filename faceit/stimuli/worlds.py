@@ -9,8 +9,9 @@ The worlds follow design section 5: factors come in mirror pairs or groups whose
 fall on separate regions, have comparable salience (summed squared pixel change per unit factor,
 see :func:`faceit.stimuli.factor_salience`), never saturate, and are several pixels big at 32x32.
 In "default", "pairs6" and "rich" each factor moves pixels along a nearly straight line, which is
-ICA's own model; "pairs8", the demo's world, moves them along colour paths that turn back, as
-nonlinear as real face variation is (docs/stimuli.md).
+ICA's own model; in "pairs8", the demo's world, colours run around circles and an iris's size and
+hue move the same pixels, nonlinear as real face variation is (docs/stimuli.md). "pairs8" is
+balanced on image variance (:func:`faceit.stimuli.factor_variance`) as well as salience.
 """
 
 from __future__ import annotations
