@@ -112,8 +112,14 @@ def _seeds(seed: int) -> tuple[int, int, int]:
     return tuple(int(s) & 0x7FFF_FFFF_FFFF_FFFF for s in state)
 
 
-def initialize_weights(model: torch.nn.Module, seed: int) -> None:
+def initialize_weights(model: torch.nn.Module, seed: int, mean_pixel=None) -> None:
     """Re-draw every weight from ``seed`` alone: LeCun-normal (std = 1 / sqrt(fan-in)), biases 0.
+
+    mean_pixel: float [C], the training images' mean intensity per channel in [0, 1]. If given, the
+    decoder's output bias starts there (its logit for a Bernoulli likelihood), so that the first
+    output is the mean colour: starting from 0 instead, the first Adam steps chase an error of
+    thousands of nats and, for some seeds, leave the decoder stuck on the mean image with every
+    unit ignored (docs/recipe.md: 2 of 12 demo models).
 
     The fan-in of a stride-s transposed convolution is in_channels * (kernel / s)^2, the inputs
     each output pixel actually sees. Torch's default (std = 1 / sqrt(3 fan-in)) shrinks the signal
@@ -135,6 +141,17 @@ def initialize_weights(model: torch.nn.Module, seed: int) -> None:
                     torch.nn.init.zeros_(module.bias)
             elif module is not model and hasattr(module, "reset_parameters"):
                 module.reset_parameters()
+    if mean_pixel is not None:
+        mean = torch.as_tensor(np.asarray(mean_pixel, dtype=np.float32)).clamp(1e-3, 1 - 1e-3)
+        bias = model.decoder_convs[-1].bias
+        with torch.no_grad():
+            bias.copy_(torch.logit(mean) if model.config["likelihood"] == "bernoulli" else mean)
+
+
+def channel_means(data: torch.Tensor, chunk: int = 4096) -> np.ndarray:
+    """Mean intensity per channel of images [N, C, H, W] (uint8 or float in [0, 1]): float64 [C]."""
+    total = sum(as_float_pixels(part).sum(dim=(0, 2, 3)).double() for part in data.split(chunk))
+    return (total / (data.shape[0] * data.shape[2] * data.shape[3])).cpu().numpy()
 
 
 @contextlib.contextmanager
@@ -181,7 +198,8 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
     device: "auto" (cuda if available), "cpu", "cuda" or a torch.device.
     lr: Adam learning rate. checkpoint_every: steps between checkpoints (default steps // 10,
         at least 100); the final step is always checkpointed. log_every: steps per log entry.
-    init_weights: re-draw the initial weights from ``seed`` (False keeps the model's weights,
+    init_weights: re-draw the initial weights from ``seed``, the output bias at the images' mean colour
+        (False keeps the model's weights,
         e.g. to fine-tune). num_threads: torch CPU threads for this call (None leaves it alone).
     """
     steps = check_positive_int(steps, "steps")
@@ -227,7 +245,7 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
         start = ckpt.step
         log = _read_log(log_path, start)
     elif init_weights:
-        initialize_weights(model, init_seed)
+        initialize_weights(model, init_seed, mean_pixel=channel_means(data))
 
     result = TrainResult(model=model, log=log, step=start, checkpoint_dir=ckpt_dir)
     if start >= steps:
