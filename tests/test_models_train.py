@@ -3,6 +3,7 @@
 import json
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -169,3 +170,29 @@ def test_sweep_of_aes_ignores_beta(faces, tmp_path):
                     model_kwargs={"latent_dim": 3}, train_kwargs={"batch_size": 4}, progress=False)
     assert [(e.family, e.seed) for e in entries] == [("ae", 0), ("ae", 1)]
     assert (tmp_path / "ae-seed1" / "checkpoint.json").exists()
+
+
+@pytest.mark.parametrize("likelihood", ["gaussian", "bernoulli"])
+def test_initialisation_starts_the_output_at_the_images_mean_colour(faces, likelihood):
+    """The decoder's output bias is the training images' mean per channel (its logit for Bernoulli),
+    and everything else is drawn from the seed alone."""
+    expect = faces.images.reshape(-1, 3).astype(np.float64).mean(axis=0) / 255.0
+    data = torch.from_numpy(faces.images).permute(0, 3, 1, 2)
+    np.testing.assert_allclose(train_module.channel_means(data, chunk=100), expect, rtol=1e-6)
+    a, b = small_model(likelihood=likelihood), small_model(likelihood=likelihood)
+    train_module.initialize_weights(a, seed=3, mean_pixel=expect)
+    train_module.initialize_weights(b, seed=3)
+    bias = a.decoder_convs[-1].bias.detach().double().numpy()
+    np.testing.assert_allclose(bias, expect if likelihood == "gaussian" else np.log(expect / (1 - expect)), rtol=1e-5)
+    assert not b.decoder_convs[-1].bias.any()
+    wa, wb = weights(a), weights(b)
+    out_bias = f"decoder_convs.{len(a.decoder_convs) - 1}.bias"
+    wa.pop(out_bias), wb.pop(out_bias)
+    assert_same_weights(wa, wb)
+
+
+def test_train_draws_the_output_bias_from_the_training_images(faces):
+    model = small_model()
+    train(model, faces, 1, seed=0, lr=1e-12, progress=False)  # one step of a negligible learning rate
+    expect = faces.images.reshape(-1, 3).mean(axis=0) / 255.0
+    np.testing.assert_allclose(model.decoder_convs[-1].bias.detach().numpy(), expect, atol=1e-6)

@@ -198,9 +198,9 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
     device: "auto" (cuda if available), "cpu", "cuda" or a torch.device.
     lr: Adam learning rate. checkpoint_every: steps between checkpoints (default steps // 10,
         at least 100); the final step is always checkpointed. log_every: steps per log entry.
-    init_weights: re-draw the initial weights from ``seed``, the output bias at the images' mean colour
-        (False keeps the model's weights,
-        e.g. to fine-tune). num_threads: torch CPU threads for this call (None leaves it alone).
+    init_weights: re-draw the initial weights from ``seed``, with the output bias at the images' mean
+        colour (False keeps the model's weights, e.g. to fine-tune). num_threads: torch CPU threads
+        for this call (None leaves it alone).
     """
     steps = check_positive_int(steps, "steps")
     batch_size = check_positive_int(batch_size, "batch_size")
