@@ -118,8 +118,8 @@ def initialize_weights(model: torch.nn.Module, seed: int, mean_pixel=None) -> No
     mean_pixel: float [C], the training images' mean intensity per channel in [0, 1]. If given, the
     decoder's output bias starts there (its logit for a Bernoulli likelihood), so that the first
     output is the mean colour: starting from 0 instead, the first Adam steps chase an error of
-    thousands of nats and, for some seeds, leave the decoder stuck on the mean image with every
-    unit ignored (docs/recipe.md: 2 of 12 demo models).
+    thousands of nats and, for some seeds, leave the decoder on the mean image for a long time with
+    every unit ignored (docs/recipe.md, "The output bias").
 
     The fan-in of a stride-s transposed convolution is in_channels * (kernel / s)^2, the inputs
     each output pixel actually sees. Torch's default (std = 1 / sqrt(3 fan-in)) shrinks the signal
