@@ -8,10 +8,12 @@
 
 from .container import Stimuli
 from .loaders import load_images
-from .synthetic import factor_salience, factor_sweeps, factor_variance, render_faces, synthetic_faces, synthetic_identities
+from .synthetic import (factor_salience, factor_sweeps, factor_variance, render_faces, synthetic_faces,
+                        synthetic_identities)
 from .worlds import IDENTITY, VIEW, WORLDS, Factor, World, get_world, hair_colour
 
 __all__ = [
-    "Stimuli", "load_images", "synthetic_faces", "synthetic_identities", "render_faces", "factor_sweeps", "factor_salience", "factor_variance",
+    "Stimuli", "load_images", "synthetic_faces", "synthetic_identities", "render_faces", "factor_sweeps", "factor_salience",
+    "factor_variance",
     "WORLDS", "World", "Factor", "get_world", "hair_colour", "IDENTITY", "VIEW",
 ]

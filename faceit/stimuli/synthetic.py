@@ -172,7 +172,7 @@ def factor_variance(world="default", size: int = 32, n: int = 64, levels: int = 
     Salience (:func:`factor_salience`) is the local slope; this is how much of the image a factor
     explains over its whole range, which is what a β-VAE's reconstruction term pays for. The two
     agree for a factor that moves pixels along a straight line (variance = salience / 3 for a
-    uniform factor on [-1, 1]) and part for one that turns back (less variance for its slope).
+    uniform factor on [-1, 1]); one that turns back has less variance for its slope.
     """
     w = get_world(world)
     size = check_size(size)

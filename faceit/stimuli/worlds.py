@@ -151,7 +151,7 @@ _GREY = np.ones(3) / np.sqrt(3)
 #: The colour wheel: the plane through a grey orthogonal to the grey axis (red at t = 0).
 HUE_PLANE = _orthonormal_plane((2.0, -1.0, -1.0), (0.0, 1.0, -1.0))
 #: Hair shades: lightness (grey axis) against a red-brown direction.
-HAIR_PLANE = _orthonormal_plane(_GREY, (1.0, 0.3, -0.5) - ((1.0, 0.3, -0.5) @ _GREY) * _GREY)
+HAIR_PLANE = _orthonormal_plane(_GREY, (1.0, 0.3, -0.5))
 
 # The pairs8 world. Every colour factor runs 300 degrees around a circle, so its ends nearly meet
 # and no single direction in pixel space tracks it; the iris's colour and size act on the same
@@ -159,9 +159,9 @@ HAIR_PLANE = _orthonormal_plane(_GREY, (1.0, 0.3, -0.5) - ((1.0, 0.3, -0.5) @ _G
 # method can unmix. Radii and amplitudes are calibrated so that every factor moves the image by
 # the same variance (docs/stimuli.md).
 PAIRS8_ARC_DEGREES = 300.0
-# Eyes set wider apart than in the other worlds (0.11) on a wider face (0.29 against 0.26), so that irises of
-# radius 0.8-4.0 px at 32x32 never touch each other or the face's outline. The smallest iris
-# nearly hides its hue: how much the hue shows depends on the size, as with a half-closed eye.
+# Eyes set wider apart than in the other worlds (0.14 against 0.11) on a wider face (0.29 against
+# 0.26), so that irises of radius 0.8-4.0 px at 32x32 never touch each other or the face's outline.
+# The smallest iris nearly hides its hue: how much the hue shows depends on the size.
 PAIRS8_EYE_DX, PAIRS8_FACE_RX = 0.14, 0.29
 PAIRS8_EYE_RADIUS, PAIRS8_EYE_RADIUS_PER_UNIT = 0.075, 0.05
 IRIS_CENTRE, IRIS_RADIUS = (0.45, 0.42, 0.45), 0.31
