@@ -106,12 +106,19 @@ def cmd_report(args) -> None:
     print(f"report: {run_pipeline(config_from_dict(json.loads(saved.read_text())), args.run)}")
 
 
+def _recipe_overrides(args) -> dict:
+    """The train() arguments given on the command line; the others keep the recipe's defaults."""
+    return {name: value for name, value in (("steps", args.steps), ("batch_size", args.batch_size))
+            if value is not None}
+
+
 def cmd_train(args) -> None:
     from .models import BetaVAE, train
 
     stimuli = _images(args.images, args.size)
-    model = BetaVAE(latent_dim=args.latent_dim, beta=args.beta, image_size=args.size, family=args.family)
-    result = train(model, stimuli, steps=args.steps, seed=args.seed, checkpoint_dir=args.out)
+    beta = {} if args.beta is None else {"beta": args.beta}
+    model = BetaVAE(latent_dim=args.latent_dim, image_size=args.size, family=args.family, **beta)
+    result = train(model, stimuli, seed=args.seed, checkpoint_dir=args.out, **_recipe_overrides(args))
     print(f"trained {result.step} steps into {args.out}")
 
 
@@ -119,8 +126,10 @@ def cmd_sweep(args) -> None:
     from .models import sweep
 
     stimuli = _images(args.images, args.size)
-    entries = sweep(stimuli, args.out, betas=args.betas, seeds=args.seeds, steps=args.steps, family=args.family,
-                    model_kwargs={"latent_dim": args.latent_dim})
+    overrides = _recipe_overrides(args)
+    steps = {"steps": overrides.pop("steps")} if "steps" in overrides else {}
+    entries = sweep(stimuli, args.out, betas=args.betas, seeds=args.seeds, family=args.family,
+                    model_kwargs={"latent_dim": args.latent_dim}, train_kwargs=overrides, **steps)
     for e in entries:
         print(f"{e.path}: {e.status} at step {e.step}")
 
@@ -227,12 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--images", required=True, help=IMAGES_HELP)
         p.add_argument("--out", required=True, help="output folder")
         p.add_argument("--size", type=int, default=32, help="image size in pixels (32, 64 or 128)")
-        p.add_argument("--steps", type=int, default=12_000,
-                       help="optimizer steps per model (the recipe: 12,000)")
+        p.add_argument("--steps", type=int, default=None,
+                       help="optimizer steps per model (default: the recipe's, docs/recipe.md)")
+        p.add_argument("--batch-size", type=int, default=None,
+                       help="images per step (default: the recipe's, docs/recipe.md)")
         p.add_argument("--latent-dim", type=int, default=10, help="latent units")
         p.add_argument("--family", default="beta_vae", choices=["beta_vae", "vae", "ae"], help="objective")
         if name == "train":
-            p.add_argument("--beta", type=float, default=8.0, help="β (KL weight; the recipe: 8)")
+            p.add_argument("--beta", type=float, default=None, help="β (KL weight; default: the recipe's)")
             p.add_argument("--seed", type=int, default=0, help="random seed")
         else:
             p.add_argument("--betas", type=float, nargs="+", default=[1.0, 4.0, 8.0, 16.0], help="β values")
