@@ -85,6 +85,12 @@ def test_config_errors_name_the_key(data, key):
         config_from_dict(data)
 
 
+def test_a_run_trains_with_the_recipes_steps_unless_told():
+    from faceit.models.train import DEFAULT_STEPS
+
+    assert config_from_dict({}).models.steps == DEFAULT_STEPS
+
+
 def test_example_config_is_valid(tmp_path):
     config = load_config("examples/run.toml")
     assert config.models.betas == [1.0, 4.0, 8.0, 16.0]
