@@ -56,7 +56,9 @@ class ModelsConfig:
     checkpoints: str = "train"
     betas: list = field(default_factory=lambda: [1.0, 4.0, 12.0])
     seeds: list = field(default_factory=lambda: [0, 1, 2])
-    steps: int = 14000  # the recipe's, faceit.models.train.DEFAULT_STEPS (tests/test_pipeline.py checks)
+    # = faceit.models.train.DEFAULT_STEPS; not imported, so that loading a config never imports torch
+    # (tests/test_pipeline.py checks the two agree)
+    steps: int = 14000
     latent_dim: int = 10
     ae: bool = True
     baselines: list = field(default_factory=lambda: ["pca", "ica", "aam", "classifier"])
