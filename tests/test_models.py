@@ -56,6 +56,35 @@ def test_architecture_matches_the_disentanglement_lib_network(size):
     torch.testing.assert_close(out.double(), dec(z.double()), rtol=1e-4, atol=1e-5)
 
 
+def test_the_encoder_sees_each_pixel_standardised_with_a_floored_sd():
+    """encode(x) is the reference encoder applied to (x - mean) / max(sd, 0.02), computed in float64;
+    the decoder is untouched."""
+    torch.manual_seed(2)
+    model = BetaVAE(latent_dim=5, image_size=32)
+    mean, sd = torch.rand(3, 32, 32), torch.rand(3, 32, 32) * 0.2
+    sd[0, :4] = 0.0  # pixels that never changed: divided by the floor, not by zero
+    model.set_input_statistics(mean, sd)
+    enc, dec = reference_networks(model)
+    x = torch.rand(4, 3, 32, 32)
+    standardised = (x.double() - mean.double()) / sd.double().clamp_min(0.02)
+    mu, logvar = model.encode(x)
+    torch.testing.assert_close(torch.cat([mu, logvar], 1).double(), enc(standardised), rtol=1e-4, atol=1e-4)
+    z = torch.randn(4, 5)
+    torch.testing.assert_close(model.decode(z).double(), dec(z.double()), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ConfigError, match=r"\[3, 32, 32\]"):
+        model.set_input_statistics(mean[:, :16], sd)
+    with pytest.raises(ConfigError, match="standardize_input=False"):
+        BetaVAE(latent_dim=5, image_size=32, standardize_input=False).set_input_statistics(mean, sd)
+
+
+def test_configs_from_before_input_standardisation_rebuild_raw_pixel_models():
+    config = dict(BetaVAE(latent_dim=3, image_size=32).config)
+    del config["standardize_input"]
+    old = BetaVAE.from_config(config)
+    assert old.config["standardize_input"] is False
+    assert "input_mean" not in old.state_dict()
+
+
 def test_gaussian_beta_vae_loss_matches_float64_formula():
     torch.manual_seed(1)
     model = BetaVAE(latent_dim=4, beta=6.0, image_size=32, likelihood="gaussian", sigma=0.2, beta_warmup=0.5)
@@ -120,6 +149,7 @@ def test_ae_is_deterministic_without_kl_and_vae_has_beta_one():
     (dict(sigma=0.0), "sigma"),
     (dict(beta_warmup=2.0), "fraction"),
     (dict(family="vqvae"), "family"),
+    (dict(standardize_input=1), "standardize_input"),
 ])
 def test_bad_model_arguments_raise_config_errors(kwargs, match):
     with pytest.raises(ConfigError, match=match):

@@ -191,6 +191,21 @@ def test_initialisation_starts_the_output_at_the_images_mean_colour(faces, likel
     assert_same_weights(wa, wb)
 
 
+def test_train_standardises_the_encoder_input_with_the_training_images_and_saves_it(faces, tmp_path):
+    """The statistics are numpy's per-pixel mean and sd (ddof 0) of the training images, the sd
+    floored at 0.02, and they come back with the checkpoint."""
+    model = small_model()
+    train(model, faces, 2, seed=0, lr=1e-12, progress=False, checkpoint_dir=tmp_path)
+    pixels = faces.images.astype(np.float64).transpose(0, 3, 1, 2) / 255.0
+    np.testing.assert_allclose(model.input_mean[0].numpy(), pixels.mean(0), atol=1e-6)
+    np.testing.assert_allclose(model.input_scale[0].numpy(), np.maximum(pixels.std(0), 0.02), atol=1e-6)
+    assert (pixels.std(0) < 0.02).any() and (pixels.std(0) > 0.02).any()  # both branches of the floor
+    loaded = load_model(tmp_path)
+    assert torch.equal(loaded.input_mean, model.input_mean) and torch.equal(loaded.input_scale, model.input_scale)
+    x = torch.from_numpy(pixels[:8]).float()
+    torch.testing.assert_close(loaded.encode(x), model.eval().encode(x))
+
+
 def test_train_draws_the_output_bias_from_the_training_images(faces):
     model = small_model()
     train(model, faces, 1, seed=0, lr=1e-12, progress=False)  # one step of a negligible learning rate

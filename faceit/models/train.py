@@ -148,6 +148,19 @@ def initialize_weights(model: torch.nn.Module, seed: int, mean_pixel=None) -> No
             bias.copy_(torch.logit(mean) if model.config["likelihood"] == "bernoulli" else mean)
 
 
+def pixel_statistics(data: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-pixel mean and sd of images [N, C, H, W] (uint8 or float in [0, 1]): float32 [C, H, W] each,
+    accumulated in float64 chunk by chunk."""
+    total = sq = 0
+    for part in data.split(chunk):
+        part = as_float_pixels(part).double()
+        total = total + part.sum(0)
+        sq = sq + (part * part).sum(0)
+    mean = total / data.shape[0]
+    var = (sq / data.shape[0] - mean * mean).clamp_min(0)
+    return mean.float(), var.sqrt().float()
+
+
 def channel_means(data: torch.Tensor, chunk: int = 4096) -> np.ndarray:
     """Mean intensity per channel of images [N, C, H, W] (uint8 or float in [0, 1]): float64 [C]."""
     total = sum(as_float_pixels(part).sum(dim=(0, 2, 3)).double() for part in data.split(chunk))
@@ -199,7 +212,8 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
     lr: Adam learning rate. checkpoint_every: steps between checkpoints (default steps // 10,
         at least 100); the final step is always checkpointed. log_every: steps per log entry.
     init_weights: re-draw the initial weights from ``seed``, with the output bias at the images' mean
-        colour (False keeps the model's weights, e.g. to fine-tune). num_threads: torch CPU threads
+        colour and (``standardize_input`` models) the encoder's input statistics from ``images``
+        (False keeps the model's weights and statistics, e.g. to fine-tune). num_threads: torch CPU threads
         for this call (None leaves it alone).
     """
     steps = check_positive_int(steps, "steps")
@@ -248,6 +262,8 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
         log = _read_log(log_path, start)
     elif init_weights:
         initialize_weights(model, init_seed, mean_pixel=channel_means(data))
+        if model.config.get("standardize_input"):
+            model.set_input_statistics(*pixel_statistics(data))
 
     result = TrainResult(model=model, log=log, step=start, checkpoint_dir=ckpt_dir)
     if start >= steps:

@@ -33,6 +33,10 @@ DEFAULT_BETA = 8.0
 DEFAULT_LIKELIHOOD = "gaussian"
 DEFAULT_SIGMA = 0.1
 DEFAULT_BETA_WARMUP = 0.2
+DEFAULT_STANDARDIZE_INPUT = True
+# Pixels whose sd over the training images is below this (in intensity units, about 5/255) are
+# divided by it instead: a pixel that never changes must not be amplified into noise.
+INPUT_SD_FLOOR = 0.02
 
 
 class BetaVAE(nn.Module):
@@ -54,13 +58,19 @@ class BetaVAE(nn.Module):
         total KL C rises linearly from 0 to ``capacity_max`` nats over the first
         ``capacity_warmup`` fraction of training; the penalty weight is ``gamma``.
     channels: colour channels of the images (3 for RGB).
+    standardize_input: the encoder sees each pixel standardised over the training images,
+        (x - mean image) / max(pixel sd, 0.02), with the statistics set by
+        :func:`~faceit.models.train` and saved with the weights. A factor that moves many pixels
+        a little (a backdrop's hue) then reaches the encoder as strongly as one that moves a few
+        pixels a lot; without it the posterior noise drowns the first and its units collapse
+        (docs/recipe.md). The decoder and the likelihood still work in raw pixels.
     """
 
     def __init__(self, latent_dim: int = DEFAULT_LATENT_DIM, beta: float = DEFAULT_BETA, image_size: int = 64,
                  likelihood: str = DEFAULT_LIKELIHOOD, *, sigma: float = DEFAULT_SIGMA,
                  beta_warmup: float = DEFAULT_BETA_WARMUP, family: str = "beta_vae",
                  capacity_max: float = 25.0, capacity_warmup: float = 0.8, gamma: float = 1000.0,
-                 channels: int = 3):
+                 channels: int = 3, standardize_input: bool = DEFAULT_STANDARDIZE_INPUT):
         super().__init__()
         latent_dim = check_positive_int(latent_dim, "latent_dim")
         image_size = check_positive_int(image_size, "image_size", minimum=16)
@@ -77,13 +87,19 @@ class BetaVAE(nn.Module):
             raise ConfigError(f"sigma must be > 0, got {sigma!r}")
         if beta_warmup > 1 or capacity_warmup > 1:
             raise ConfigError("beta_warmup and capacity_warmup are fractions of training in [0, 1]")
+        if not isinstance(standardize_input, bool):
+            raise ConfigError(f"standardize_input must be True or False, got {standardize_input!r}")
         if family == "vae":
             beta = 1.0
         self.config = dict(latent_dim=latent_dim, beta=float(beta), image_size=image_size, likelihood=likelihood,
                            sigma=float(sigma), beta_warmup=float(beta_warmup), family=family,
                            capacity_max=float(capacity_max), capacity_warmup=float(capacity_warmup),
-                           gamma=float(gamma), channels=channels)
+                           gamma=float(gamma), channels=channels, standardize_input=standardize_input)
         self.objective = make_objective(self.config)
+        if standardize_input:
+            # identity until train() sets them from the training images; saved in the state dict
+            self.register_buffer("input_mean", torch.zeros(1, channels, image_size, image_size))
+            self.register_buffer("input_scale", torch.ones(1, channels, image_size, image_size))
 
         chans = (channels, *ENCODER_CHANNELS)
         self.encoder_convs = nn.ModuleList(
@@ -131,6 +147,8 @@ class BetaVAE(nn.Module):
     @classmethod
     def from_config(cls, config: dict) -> "BetaVAE":
         """Rebuild an (untrained) model from ``model.config``."""
+        # configs written before the option existed describe models that saw raw pixels
+        config = {"standardize_input": False, **config}
         try:
             return cls(**config)
         except TypeError as exc:
@@ -141,10 +159,22 @@ class BetaVAE(nn.Module):
         return (f"family={c['family']}, latent_dim={c['latent_dim']}, beta={c['beta']:g}, image_size={c['image_size']}, "
                 f"likelihood={c['likelihood']}, sigma={c['sigma']:g}")
 
+    def set_input_statistics(self, mean: torch.Tensor, sd: torch.Tensor) -> None:
+        """Set the encoder's input standardisation from the training images' per-pixel mean and
+        sd, each [C, H, W] in intensity units (sd floored at INPUT_SD_FLOOR)."""
+        if not self.config["standardize_input"]:
+            raise ConfigError("this model was built with standardize_input=False")
+        shape = self.input_mean.shape[1:]
+        if tuple(mean.shape) != tuple(shape) or tuple(sd.shape) != tuple(shape):
+            raise ConfigError(f"input statistics must be {list(shape)}, got {list(mean.shape)} and {list(sd.shape)}")
+        with torch.no_grad():
+            self.input_mean.copy_(mean.reshape(1, *shape))
+            self.input_scale.copy_(sd.reshape(1, *shape).clamp_min(INPUT_SD_FLOOR))
+
     # -- the network ----------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Images float [B, C, H, W] in [0, 1] -> (posterior means [B, K], log-variances [B, K])."""
-        h = x
+        h = (x - self.input_mean) / self.input_scale if self.config["standardize_input"] else x
         for conv in self.encoder_convs:
             h = ops.conv2d(h, conv.weight, conv.bias, STRIDE, PADDING, activation="relu")
         h = ops.linear(h.flatten(1), self.encoder_fc.weight, self.encoder_fc.bias, activation="relu")
