@@ -6,6 +6,7 @@ import pytest
 
 from faceit.compare import mig
 from faceit.models import encode, load_model
+from faceit.models.vae import DEFAULT_BETA
 from faceit.pipeline.demo import DEMO
 from faceit.pipeline.stages import BUILTIN_CHECKPOINTS
 from faceit.stimuli import synthetic_faces
@@ -25,6 +26,7 @@ def test_every_model_of_the_demo_config_is_shipped_and_loads():
         model = load_model(BUILTIN_CHECKPOINTS / name)  # verifies both checksums
         assert model.config["image_size"] == DEMO["stimuli"]["size"]
         assert model.config["latent_dim"] == models["latent_dim"]
+        assert model.config["standardize_input"] is True  # the recipe's encoder input
         assert manifest["models"][name]["step"] == models["steps"]
         log = (BUILTIN_CHECKPOINTS / name / "log.jsonl").read_text().splitlines()
         assert json.loads(log[-1])["step"] == models["steps"]
@@ -41,12 +43,12 @@ def test_recorded_mig_is_reproduced_from_the_shipped_weights():
 
 
 def test_trained_beta_vaes_recover_the_factors_better_than_aes_trained_the_same_way():
-    """Issue 4's check that training works, on models CI can afford: the shipped β = 8 models and AEs
-    were trained by the same script on the same images for the same steps (only the objective differs)."""
+    """Issue 4's check that training works, on models CI can afford: the shipped models of the recipe's
+    β and the AEs were trained by the same script on the same images for the same steps (only the objective differs)."""
     probe = synthetic_faces(2000, seed=98, size=DEMO["stimuli"]["size"], world=DEMO["stimuli"]["world"])
     scores = {}
     seeds = DEMO["models"]["seeds"]
-    for name in [f"beta_vae-beta8-seed{s}" for s in seeds] + [f"ae-seed{s}" for s in seeds]:
+    for name in [f"beta_vae-beta{DEFAULT_BETA:g}-seed{s}" for s in seeds] + [f"ae-seed{s}" for s in seeds]:
         rep = encode(load_model(BUILTIN_CHECKPOINTS / name), probe.images)
         scores[name] = mig(rep.units[:, rep.informative], probe.factors)
     beta_vae = [v for k, v in scores.items() if k.startswith("beta_vae")]

@@ -25,7 +25,7 @@ from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 from .objectives import batch_loss
 
 # The recipe (docs/recipe.md).
-DEFAULT_STEPS = 14_000
+DEFAULT_STEPS = 12_000
 DEFAULT_LR = 2e-3
 DEFAULT_BATCH_SIZE = 16
 LOG_NAME = "log.jsonl"

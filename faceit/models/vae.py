@@ -29,7 +29,7 @@ KERNEL, STRIDE, PADDING = 4, 2, 1
 # The recipe (docs/recipe.md): the defaults below are the settings found to disentangle
 # faceit's synthetic world; change them there and here together.
 DEFAULT_LATENT_DIM = 10
-DEFAULT_BETA = 8.0
+DEFAULT_BETA = 12.0
 DEFAULT_LIKELIHOOD = "gaussian"
 DEFAULT_SIGMA = 0.1
 DEFAULT_BETA_WARMUP = 0.2
