@@ -17,8 +17,8 @@ from .errors import DataError, FaceitError
 EXAMPLES = """examples:
   faceit demo                                  # synthetic world, simulated neurons, report in ./faceit-demo
   faceit run examples/run.toml --out runs/mine # the same pipeline on your configuration
-  faceit sweep --images synthetic:10000 --betas 1 8 16 --seeds 0 1 --out runs/sweep
-  faceit encode --model runs/sweep/beta_vae-beta8-seed0 --images faces/ --out units.npz
+  faceit sweep --images synthetic:10000 --betas 1 4 12 16 --seeds 0 1 --out runs/sweep
+  faceit encode --model runs/sweep/beta_vae-beta12-seed0 --images faces/ --out units.npz
   faceit align --units units.npz --responses rates.mat
   faceit permtest --units units.npz --responses rates.mat --statistic matched_r -n 10000
 """
