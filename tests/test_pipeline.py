@@ -93,7 +93,7 @@ def test_a_run_trains_with_the_recipes_steps_unless_told():
 
 def test_example_config_is_valid(tmp_path):
     config = load_config("examples/run.toml")
-    assert config.models.betas == [1.0, 4.0, 8.0, 16.0]
+    assert config.models.betas == [1.0, 4.0, 12.0, 16.0]
     bad = tmp_path / "bad.toml"
     bad.write_text("[models\nbetas = 1")
     with pytest.raises(ConfigError, match="bad.toml"):
