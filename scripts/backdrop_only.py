@@ -3,7 +3,7 @@
     python scripts/backdrop_only.py [--vary background_left background_right] [--beta 8] [--family beta_vae]
                                     [--raw-input] [--steps 4000] [--seed 0]
 
-The experiment behind docs/recipe.md's "Why the backdrop halves are missed": the factors not named
+The experiment behind docs/recipe.md's "Why the backdrop halves were missed before": the factors not named
 in --vary are held at 0, the named ones are drawn uniformly from [-1, 1]; 10,000 training faces
 (seed 11) and 2,000 held-out faces (seed 12) at 32x32; the recipe otherwise. Prints one JSON line:
 informative units, the last logged reconstruction term (nats per image), max |r| between the
