@@ -34,8 +34,10 @@ LOUD_BACKDROP_RADIUS = 0.11
 
 
 def variant_world(name: str) -> W.World:
-    """pairs8 with the named revisions applied (same factors, same ranges)."""
+    """pairs8 with the named revisions applied (same factors, same ranges); "pairs8" is the world itself."""
     base = W.get_world("pairs8")
+    if name == "pairs8":
+        return base
     hue_shows, loud = "hue-shows" in name, "loud-backdrop" in name
 
     def to_params(f):
@@ -69,7 +71,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)
 
-    world = W.get_world("pairs8") if args.variant == "pairs8" else variant_world(args.variant)
+    world = variant_world(args.variant)
     faces = synthetic_faces(10000, seed=11, size=32, world=world, progress=False)
     held = synthetic_faces(2000, seed=12, size=32, world=world, progress=False)
     factors = np.asarray(held.factors, dtype=np.float64)
