@@ -1,6 +1,7 @@
 """Training-step throughput of the β-VAE: PyTorch eager, the Triton-fused path and torch.compile.
 
     python benchmarks/bench_train.py [--steps N] [--batch 64 256] [--image-size 64] [--device auto|cpu|cuda]
+                                     [--paths eager fused compile eager+graph fused+graph]
 
 One JSON line per (path, batch) with steps/s, then one summary line per batch with the ratios
 fused/eager and fused/compile and whether design section 6's targets hold (on an H100:
@@ -9,8 +10,10 @@ backward and the Adam update, on random images, all three paths in the same run.
 
 The paths differ only in how faceit.models.ops runs: "eager" sets FACEIT_DISABLE_TRITON=1,
 "fused" lets ops take the Triton kernels (CUDA only; on the CPU the line says it did not run),
-"compile" wraps the eager loss in torch.compile (inductor). On the CPU every line is marked
-device "cpu" and no target applies.
+"compile" wraps the eager loss in torch.compile (inductor). "eager+graph" and "fused+graph"
+capture the whole step (forward, backward, Adam with capturable=True) in one CUDA graph and
+replay it, which removes the per-launch CPU cost that dominates this small network on a GPU
+(CUDA only). On the CPU every line is marked device "cpu" and no target applies.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import contextlib
 import os
 import sys
 import time
+import traceback
 
 import torch
 
@@ -31,6 +35,7 @@ from faceit.models.objectives import batch_loss  # noqa: E402
 
 TARGET_VS_EAGER = 1.5
 TARGET_VS_COMPILE = 1.0
+PATHS = ("eager", "fused", "compile", "eager+graph", "fused+graph")
 
 
 @contextlib.contextmanager
@@ -51,15 +56,10 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_steps(path: str, batch: int, steps: int, warmup: int, image_size: int, device: torch.device) -> dict:
-    """Steps per second of one path at one batch size (fresh model and optimizer, seed 0)."""
-    torch.manual_seed(0)
-    model = BetaVAE(latent_dim=10, beta=4.0, image_size=image_size, likelihood="bernoulli",
-                    beta_warmup=0.0).to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    gen = torch.Generator(device=device).manual_seed(0)
-    x = torch.rand(batch, 3, image_size, image_size, device=device, generator=gen)
-    eps = torch.randn(batch, model.latent_dim, device=device, generator=gen)
+def make_step(path: str, model, x: torch.Tensor, eps: torch.Tensor):
+    """A no-argument function that runs one full training step of ``path`` on (x, eps)."""
+    graph = path.endswith("+graph")
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, capturable=graph)
 
     def loss_fn(x, eps):
         return batch_loss(model, x, eps, 1.0).loss
@@ -72,9 +72,37 @@ def time_steps(path: str, batch: int, steps: int, warmup: int, image_size: int, 
         loss.backward()
         optimizer.step()
 
-    with triton_disabled(path != "fused"):
+    if not graph:
+        return step
+    # Warm up on a side stream (Triton compiles, cuDNN picks its algorithms, Adam makes its state),
+    # then capture one whole step; gradients set to None before the capture are allocated inside
+    # the graph's pool, so each replay writes them afresh.
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            step()
+    torch.cuda.current_stream().wait_stream(side)
+    cuda_graph = torch.cuda.CUDAGraph()
+    optimizer.zero_grad(set_to_none=True)
+    with torch.cuda.graph(cuda_graph):
+        step_loss(x, eps).backward()
+        optimizer.step()
+    return cuda_graph.replay
+
+
+def time_steps(path: str, batch: int, steps: int, warmup: int, image_size: int, device: torch.device) -> dict:
+    """Steps per second of one path at one batch size (fresh model and optimizer, seed 0)."""
+    torch.manual_seed(0)
+    model = BetaVAE(latent_dim=10, beta=4.0, image_size=image_size, likelihood="bernoulli",
+                    beta_warmup=0.0).to(device).train()
+    gen = torch.Generator(device=device).manual_seed(0)
+    x = torch.rand(batch, 3, image_size, image_size, device=device, generator=gen)
+    eps = torch.randn(batch, model.latent_dim, device=device, generator=gen)
+    with triton_disabled(not path.startswith("fused")):
         t0 = time.perf_counter()
-        for _ in range(warmup):  # includes compilation and autotuning
+        step = make_step(path, model, x, eps)
+        for _ in range(warmup):  # includes compilation, autotuning and graph capture
             step()
         _sync(device)
         warm_s = time.perf_counter() - t0
@@ -93,8 +121,7 @@ def main(argv=None) -> None:
     parser.add_argument("--batch", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--paths", nargs="+", default=["eager", "fused", "compile"],
-                        choices=["eager", "fused", "compile"])
+    parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=PATHS)
     args = parser.parse_args(argv)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                           else ("cpu" if args.device == "auto" else args.device))
@@ -110,29 +137,38 @@ def main(argv=None) -> None:
     for batch in args.batch:
         rates = {}
         for path in args.paths:
-            if path == "fused" and not ops.triton_enabled(torch.empty(0, device=device)):
+            if path.startswith("fused") and not ops.triton_enabled(torch.empty(0, device=device)):
                 reason = "needs CUDA and Triton" if not gpu else "Triton unavailable or FACEIT_DISABLE_TRITON set"
                 emit("train_step", path=path, batch=batch, ran=False, reason=reason, **common)
+                continue
+            if path.endswith("+graph") and not gpu:
+                emit("train_step", path=path, batch=batch, ran=False, reason="CUDA graphs need a CUDA device",
+                     **common)
                 continue
             try:
                 result = time_steps(path, batch, steps, warmup, args.image_size, device)
             except Exception as exc:  # torch.compile needs a working compiler toolchain
+                traceback.print_exc()  # to stderr: the JSON line keeps only the first line
                 emit("train_step", path=path, batch=batch, ran=False,
                      reason=f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}", **common)
                 continue
             rates[path] = result["steps_per_s"]
             emit("train_step", path=path, batch=batch, ran=True, **result, **common)
         summary = {"batch": batch, **common}
-        if "fused" in rates and "eager" in rates:
-            summary["fused_vs_eager"] = rates["fused"] / rates["eager"]
-        if "fused" in rates and "compile" in rates:
-            summary["fused_vs_compile"] = rates["fused"] / rates["compile"]
         if "compile" in rates and "eager" in rates:
             summary["compile_vs_eager"] = rates["compile"] / rates["eager"]
+        if "fused+graph" in rates and "eager+graph" in rates:
+            summary["fused_graph_vs_eager_graph"] = rates["fused+graph"] / rates["eager+graph"]
+        for fused in ("fused", "fused+graph"):
+            for ref in ("eager", "compile"):
+                if fused in rates and ref in rates:
+                    summary[f"{fused}_vs_{ref}"] = rates[fused] / rates[ref]
         if gpu and "fused_vs_eager" in summary and "fused_vs_compile" in summary:
             summary["target"] = f"fused >= {TARGET_VS_EAGER}x eager and >= {TARGET_VS_COMPILE}x compile (H100)"
-            summary["target_met"] = bool(summary["fused_vs_eager"] >= TARGET_VS_EAGER
-                                         and summary["fused_vs_compile"] >= TARGET_VS_COMPILE)
+            for fused in ("fused", "fused+graph"):
+                if f"{fused}_vs_eager" in summary and f"{fused}_vs_compile" in summary:
+                    summary[f"target_met_{fused}"] = bool(summary[f"{fused}_vs_eager"] >= TARGET_VS_EAGER
+                                                          and summary[f"{fused}_vs_compile"] >= TARGET_VS_COMPILE)
         else:
             summary["target"] = "not applicable (no fused path on this device)"
         emit("train_step_summary", **summary)

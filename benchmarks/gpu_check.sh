@@ -1,59 +1,101 @@
 #!/usr/bin/env bash
 # GPU check, one command of a few minutes: the Triton kernel tests compiled for the GPU (no
 # interpreter), the models' GPU tests, the CuPy permutation-test backend against numpy, then the
-# training-step, kernel and permutation benchmarks (eager, fused, compile; cupy vs numba).
+# training-step, kernel and permutation benchmarks (eager, fused, compile, CUDA graphs; cupy vs numba).
 #
 #   bash benchmarks/gpu_check.sh            # from anywhere; needs a CUDA GPU, torch and triton
 #
-# Fetches nothing: it runs the repository in place (PYTHONPATH=repo root). It builds the C++
-# assignment extension in place when the machine has pybind11, scikit-build-core and cmake
-# (offline: --no-index --no-build-isolation); the CuPy checks need it and are skipped without it. Exit status: non-zero if any
-# test fails or the benchmark fails to run; the JSON lines say whether the speed targets hold.
+# Fetches nothing. It installs the package, C++ assignment extension included, into a scratch
+# folder (pip --target, offline: --no-index --no-build-isolation, so the machine needs
+# scikit-build-core, pybind11 and cmake) and runs everything against that install; where the
+# build fails it runs the source tree (PYTHONPATH=repo root) and skips the CuPy checks, which
+# need the extension. Each stage has its own time limit (GPU_CHECK_STAGE_S, default 240 s), so
+# one stuck stage cannot eat the others. Logs and JSON lines go to $OUT (a temporary folder
+# unless set): build.log, tests.txt, tests_stats.txt, bench_train.jsonl, bench_kernels.jsonl,
+# bench_permutation.jsonl, stderr.log. Exit status: non-zero if any test fails or a benchmark
+# fails to run; the JSON lines say whether the speed targets hold.
 set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
-PY="${PYTHON:-python}"
-export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
+PY="${PYTHON:-python3}"
+STAGE_S="${GPU_CHECK_STAGE_S:-240}"
 # tests/conftest.py only sets TRITON_INTERPRET when it is unset: "0" compiles for the GPU.
 export TRITON_INTERPRET=0
 export FACEIT_TEST_DEVICE=cuda
+export PYTHONUNBUFFERED=1
 unset FACEIT_DISABLE_TRITON
 OUT="${OUT:-$(mktemp -d)}"
 mkdir -p "$OUT"
+ERR="$OUT/stderr.log"
+: >"$ERR"
 
 "$PY" - <<'PYEOF' || { echo "gpu_check: no usable CUDA device" >&2; exit 2; }
 import torch, triton
 assert torch.cuda.is_available(), "torch.cuda.is_available() is False"
 print(f"gpu_check: {torch.cuda.get_device_name(0)}, torch {torch.__version__}, triton {triton.__version__}")
 PYEOF
-command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,mig.mode.current --format=csv
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm --format=csv
 
 status=0
 have_assign=0
-if "$PY" -m pip install -q --no-index --no-build-isolation --no-deps -e . >"$OUT/build.log" 2>&1 \
-   && "$PY" -c "import faceit.assign" 2>>"$OUT/build.log"; then
+SITE="$(mktemp -d)/site"
+t0=$SECONDS
+if timeout "$STAGE_S" "$PY" -m pip install -q --no-index --no-build-isolation --no-deps --target "$SITE" . \
+     >"$OUT/build.log" 2>&1 \
+   && PYTHONPATH="$SITE" "$PY" -c "import faceit.assign, faceit.kernels; print('faceit from', faceit.__file__)" \
+     >>"$OUT/build.log" 2>&1; then
+  export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
   have_assign=1
 else
-  echo "gpu_check: could not build the assignment extension (see $OUT/build.log); CuPy checks skipped"
+  echo "gpu_check: could not build the package (see build.log); running the source tree, CuPy checks skipped"
+  export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
 fi
-shopt -s nullglob
-tests=(tests/test_kernels*.py tests/test_ops*.py tests/test_models_gpu*.py)
-echo "gpu_check: pytest ${tests[*]}"
-"$PY" -m pytest -q -p no:cacheprovider "${tests[@]}" 2>&1 | tee "$OUT/tests.txt" || status=1
+tail -n 1 "$OUT/build.log"
+echo "gpu_check: build $((SECONDS - t0)) s"
 
-echo "gpu_check: benchmarks/bench_train.py"
-"$PY" benchmarks/bench_train.py --device cuda 2>"$OUT/bench_train.stderr" | tee "$OUT/bench_train.jsonl" || status=1
+stage() {  # stage NAME OUTFILE CMD...: run CMD under the stage limit, tee stdout to OUTFILE, stderr to stderr.log
+  local name="$1" out="$2"; shift 2
+  local t=$SECONDS
+  echo "gpu_check: $name"
+  echo "== $name" >>"$ERR"
+  timeout "$STAGE_S" "$@" 2>>"$ERR" | tee "$OUT/$out"
+  local rc=${PIPESTATUS[0]}
+  echo "gpu_check: $name: exit $rc, $((SECONDS - t)) s"
+  [ "$rc" = 0 ] || status=1
+}
+
+stage "kernel and model tests on the GPU" tests.txt \
+  "$PY" -m pytest -q -p no:cacheprovider -x --tb=short tests/test_kernels.py tests/test_models_gpu.py
+stage "bench_train (eager, fused, compile, CUDA graphs)" bench_train.jsonl \
+  "$PY" benchmarks/bench_train.py --device cuda
 grep -q '"train_step_summary"' "$OUT/bench_train.jsonl" || status=1
-echo "gpu_check: benchmarks/bench_kernels.py"
-"$PY" benchmarks/bench_kernels.py --quick 2>"$OUT/bench_kernels.stderr" | tee "$OUT/bench_kernels.jsonl" || status=1
-
+stage "bench_kernels (fused vs eager per piece)" bench_kernels.jsonl \
+  "$PY" benchmarks/bench_kernels.py --quick --no-compile
 if [ "$have_assign" = 1 ]; then
-  echo "gpu_check: CuPy backend (tests and permutation benchmark)"
-  "$PY" -m pytest -q -p no:cacheprovider tests/test_stats_backends.py tests/test_stats_permutation.py 2>&1 \
-    | tee "$OUT/tests_stats.txt" || status=1
-  "$PY" benchmarks/bench_permutation.py --quick 2>"$OUT/bench_permutation.stderr" \
-    | tee "$OUT/bench_permutation.jsonl" || status=1
+  stage "CuPy backend tests" tests_stats.txt \
+    "$PY" -m pytest -q -p no:cacheprovider --tb=short tests/test_stats_backends.py tests/test_stats_permutation.py
+  stage "bench_permutation (cupy vs numba)" bench_permutation.jsonl \
+    "$PY" benchmarks/bench_permutation.py --quick
 fi
-echo "gpu_check: done (status $status); outputs in $OUT"
+
+echo "gpu_check: summary"
+"$PY" - "$OUT" <<'PYEOF'
+import json, pathlib, sys
+out = pathlib.Path(sys.argv[1])
+for name in ("bench_train.jsonl", "bench_kernels.jsonl", "bench_permutation.jsonl"):
+    path = out / name
+    if not path.exists():
+        continue
+    for line in path.read_text().splitlines():
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        r.pop("machine", None)
+        keep = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()
+                if k not in ("device_name", "torch", "image_size", "device", "timed_steps", "seconds")}
+        print(json.dumps(keep))
+PYEOF
+echo "gpu_check: done (status $status) in $SECONDS s; outputs in $OUT"
 exit $status

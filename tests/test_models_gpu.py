@@ -13,14 +13,6 @@ from faceit.models.objectives import batch_loss
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
-@pytest.fixture(autouse=True)
-def exact_float32():
-    old = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    yield
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
-
-
 def loss_and_grads(model, x, eps, monkeypatch, disable: bool):
     monkeypatch.setenv("FACEIT_DISABLE_TRITON", "1" if disable else "0")
     model.zero_grad(set_to_none=True)
