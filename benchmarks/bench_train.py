@@ -12,8 +12,10 @@ The paths differ only in how faceit.models.ops runs: "eager" sets FACEIT_DISABLE
 "fused" lets ops take the Triton kernels (CUDA only; on the CPU the line says it did not run),
 "compile" wraps the eager loss in torch.compile (inductor). "eager+graph" and "fused+graph"
 capture the whole step (forward, backward, Adam with capturable=True) in one CUDA graph and
-replay it, which removes the per-launch CPU cost that dominates this small network on a GPU
-(CUDA only). On the CPU every line is marked device "cpu" and no target applies.
+replay it (faceit.models.graph_step, as train() does on a GPU), which removes the per-launch
+CPU cost that dominates this small network on a GPU (CUDA only). On the CPU every line is marked device "cpu" and no target applies.
+With --train-call, it also times faceit.models.train itself (batches drawn from images,
+logging) with cuda_graph off and on, which is what a user's run gets.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ import torch
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import emit  # noqa: E402
 
-from faceit.models import BetaVAE, ops  # noqa: E402
+from faceit.models import BetaVAE, ops, train  # noqa: E402
+from faceit.models.graph_step import GraphedTrainingStep  # noqa: E402
 from faceit.models.objectives import batch_loss  # noqa: E402
 
 TARGET_VS_EAGER = 1.5
@@ -60,6 +63,9 @@ def make_step(path: str, model, x: torch.Tensor, eps: torch.Tensor):
     """A no-argument function that runs one full training step of ``path`` on (x, eps)."""
     graph = path.endswith("+graph")
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, capturable=graph)
+    if graph:  # the step train() replays on a GPU (faceit.models.graph_step)
+        graphed = GraphedTrainingStep(model, optimizer)
+        return lambda: graphed(x, eps, 1.0)
 
     def loss_fn(x, eps):
         return batch_loss(model, x, eps, 1.0).loss
@@ -72,23 +78,7 @@ def make_step(path: str, model, x: torch.Tensor, eps: torch.Tensor):
         loss.backward()
         optimizer.step()
 
-    if not graph:
-        return step
-    # Warm up on a side stream (Triton compiles, cuDNN picks its algorithms, Adam makes its state),
-    # then capture one whole step; gradients set to None before the capture are allocated inside
-    # the graph's pool, so each replay writes them afresh.
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
-        for _ in range(3):
-            step()
-    torch.cuda.current_stream().wait_stream(side)
-    cuda_graph = torch.cuda.CUDAGraph()
-    optimizer.zero_grad(set_to_none=True)
-    with torch.cuda.graph(cuda_graph):
-        step_loss(x, eps).backward()
-        optimizer.step()
-    return cuda_graph.replay
+    return step
 
 
 def time_steps(path: str, batch: int, steps: int, warmup: int, image_size: int, device: torch.device) -> dict:
@@ -114,6 +104,15 @@ def time_steps(path: str, batch: int, steps: int, warmup: int, image_size: int, 
     return {"steps_per_s": steps / elapsed, "seconds": elapsed, "warmup_s": warm_s}
 
 
+def time_train_call(batch: int, steps: int, image_size: int, device: torch.device, cuda_graph: bool) -> dict:
+    """Steps per second of faceit.models.train (warm-up, batch sampling and logging included)."""
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (2048, image_size, image_size, 3), generator=gen, dtype=torch.uint8).numpy()
+    model = BetaVAE(latent_dim=10, beta=4.0, image_size=image_size)
+    result = train(model, images, steps, batch_size=batch, device=device, cuda_graph=cuda_graph, progress=False)
+    return {"steps_per_s": result.steps_per_second, "seconds": result.seconds, "steps": steps}
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=None, help="timed steps per path (default 100 GPU, 5 CPU)")
@@ -122,6 +121,8 @@ def main(argv=None) -> None:
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=PATHS)
+    parser.add_argument("--train-call", action="store_true",
+                        help="also time faceit.models.train with cuda_graph off and on (CUDA only)")
     args = parser.parse_args(argv)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                           else ("cpu" if args.device == "auto" else args.device))
@@ -172,7 +173,16 @@ def main(argv=None) -> None:
         else:
             summary["target"] = "not applicable (no fused path on this device)"
         emit("train_step_summary", **summary)
-
+        if args.train_call and gpu:
+            rates = {}
+            for kernels in ("triton", "torch"):
+                for graph in (False, True):
+                    with triton_disabled(kernels == "torch"):
+                        result = time_train_call(batch, 10 * steps, args.image_size, device, graph)
+                    rates[kernels, graph] = result["steps_per_s"]
+                    emit("train_call", kernels=kernels, cuda_graph=graph, batch=batch, **result, **common)
+            emit("train_call_summary", batch=batch, **common,
+                 **{f"{k}{'+graph' if g else ''}_vs_torch": r / rates["torch", False] for (k, g), r in rates.items()})
 
 if __name__ == "__main__":
     main()

@@ -43,9 +43,10 @@ SITE="$(mktemp -d)/site"
 t0=$SECONDS
 if timeout "$STAGE_S" "$PY" -m pip install -q --no-index --no-build-isolation --no-deps --target "$SITE" . \
      >"$OUT/build.log" 2>&1 \
-   && PYTHONPATH="$SITE" "$PY" -c "import faceit.assign, faceit.kernels; print('faceit from', faceit.__file__)" \
+   && PYTHONPATH="$SITE" PYTHONSAFEPATH=1 "$PY" -c "import faceit.assign, faceit.kernels; print('faceit from', faceit.__file__)" \
      >>"$OUT/build.log" 2>&1; then
   export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
+  export PYTHONSAFEPATH=1  # keep the source tree's faceit/ (the working directory) from shadowing the install
   have_assign=1
 else
   echo "gpu_check: could not build the package (see build.log); running the source tree, CuPy checks skipped"
@@ -65,10 +66,12 @@ stage() {  # stage NAME OUTFILE CMD...: run CMD under the stage limit, tee stdou
   [ "$rc" = 0 ] || status=1
 }
 
+# GPU_CHECK_TESTS narrows the first stage (e.g. to tests/test_models_gpu.py when only the models changed)
+read -r -a gpu_tests <<<"${GPU_CHECK_TESTS:-tests/test_kernels.py tests/test_models_gpu.py}"
 stage "kernel and model tests on the GPU" tests.txt \
-  "$PY" -m pytest -q -p no:cacheprovider -x --tb=short tests/test_kernels.py tests/test_models_gpu.py
-stage "bench_train (eager, fused, compile, CUDA graphs)" bench_train.jsonl \
-  "$PY" benchmarks/bench_train.py --device cuda
+  "$PY" -m pytest -q -p no:cacheprovider --tb=short "${gpu_tests[@]}"
+stage "bench_train (eager, fused, compile, CUDA graphs; train() itself)" bench_train.jsonl \
+  "$PY" benchmarks/bench_train.py --device cuda --train-call
 grep -q '"train_step_summary"' "$OUT/bench_train.jsonl" || status=1
 stage "bench_kernels (fused vs eager per piece)" bench_kernels.jsonl \
   "$PY" benchmarks/bench_kernels.py --quick --no-compile

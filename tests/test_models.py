@@ -129,6 +129,22 @@ def test_capacity_objective_penalises_distance_from_the_capacity_schedule():
     assert float(obj(nll, kl, 1.0)) == pytest.approx(50.0 + 100.0 * 15.0)
 
 
+@pytest.mark.parametrize("config", [
+    dict(family="beta_vae", beta=12.0, beta_warmup=0.2),
+    dict(family="capacity", capacity_max=20.0, capacity_warmup=0.5, gamma=100.0),
+])
+@pytest.mark.parametrize("progress", [0.0, 0.05, 0.3, 0.7, 1.0])
+def test_objective_takes_progress_as_a_device_scalar_too(config, progress):
+    # the CUDA-graphed step keeps progress in a 0-d tensor; the loss must be the one a float gives
+    obj = make_objective({"beta": 0.0, "beta_warmup": 0.0, "capacity_max": 0.0, "capacity_warmup": 0.0,
+                          "gamma": 0.0, **config})
+    nll, kl = torch.tensor(50.0, dtype=torch.float64), torch.tensor([3.0, 2.0], dtype=torch.float64)
+    as_tensor = obj(nll, kl, torch.tensor(progress, dtype=torch.float64))
+    assert isinstance(as_tensor, torch.Tensor)
+    assert float(as_tensor) == pytest.approx(float(obj(nll, kl, progress)), rel=1e-12)
+    assert float(obj.beta_at(torch.tensor(progress))) == pytest.approx(obj.beta_at(progress), rel=1e-6)
+
+
 def test_ae_is_deterministic_without_kl_and_vae_has_beta_one():
     torch.manual_seed(3)
     ae = AE(latent_dim=5, image_size=32)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from faceit.errors import CheckpointError
+from faceit.errors import CheckpointError, ConfigError
 from faceit.models import AE, BetaVAE, load_checkpoint, load_model, sweep, train
 from faceit.stimuli import synthetic_faces
 
@@ -211,3 +211,9 @@ def test_train_draws_the_output_bias_from_the_training_images(faces):
     train(model, faces, 1, seed=0, lr=1e-12, progress=False)  # one step of a negligible learning rate
     expect = faces.images.reshape(-1, 3).mean(axis=0) / 255.0
     np.testing.assert_allclose(model.decoder_convs[-1].bias.detach().numpy(), expect, atol=1e-6)
+
+
+@pytest.mark.parametrize("value, match", [(True, "needs a CUDA device"), ("yes", "True, False or None")])
+def test_cuda_graph_is_refused_on_the_cpu_and_must_be_a_bool(faces, value, match):
+    with pytest.raises(ConfigError, match=match):
+        train(small_model(), faces, 2, batch_size=4, device="cpu", cuda_graph=value, progress=False)

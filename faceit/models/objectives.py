@@ -23,10 +23,15 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 FAMILIES = ("beta_vae", "capacity", "vae", "ae")
 
 
-def _ramp(progress: float, warmup: float) -> float:
-    """Linear ramp from 0 to 1 over the first ``warmup`` fraction of training (1 throughout if warmup is 0)."""
+def _ramp(progress, warmup: float):
+    """Linear ramp from 0 to 1 over the first ``warmup`` fraction of training (1 throughout if warmup is 0).
+
+    progress: a float, or a 0-d tensor (a CUDA-graphed step keeps it on the device; the ramp is then a tensor).
+    """
     if warmup <= 0:
         return 1.0
+    if isinstance(progress, torch.Tensor):
+        return (progress.clamp_min(0.0) / warmup).clamp_max(1.0)
     return min(1.0, max(0.0, progress) / warmup)
 
 

@@ -22,6 +22,7 @@ from .._io import atomic_write_text
 from .._validation import as_real_array, check_positive_int
 from ..errors import BackendUnavailableError, CheckpointError, ConfigError, DataError, FaceitError
 from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+from .graph_step import GraphedTrainingStep
 from .objectives import batch_loss
 
 # The recipe (docs/recipe.md).
@@ -199,7 +200,7 @@ def _write_log(path: Path, entries: list) -> None:
 def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_BATCH_SIZE, seed: int = 0,
           checkpoint_dir=None, device="auto", *, lr: float = DEFAULT_LR, checkpoint_every: int | None = None,
           log_every: int = 50, init_weights: bool = True, num_threads: int | None = None,
-          progress: bool = True) -> TrainResult:
+          progress: bool = True, cuda_graph: bool | None = None) -> TrainResult:
     """Train ``model`` (a :class:`~faceit.models.BetaVAE`, AE or VAE) on ``images``, in place.
 
     images: Stimuli, or uint8 [N, H, W, C] (or floats in [0, 1]) matching the model's image size.
@@ -215,6 +216,9 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
         colour and (``standardize_input`` models) the encoder's input statistics from ``images``
         (False keeps the model's weights and statistics, e.g. to fine-tune). num_threads: torch CPU threads
         for this call (None leaves it alone).
+    cuda_graph: capture the whole step in a CUDA graph and replay it (faceit.models.graph_step;
+        about 3x the steps per second on a GPU, where this small network is bound by kernel launches).
+        None: on for a CUDA device. The result is the same training run up to float rounding.
     """
     steps = check_positive_int(steps, "steps")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -227,6 +231,12 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
     if not hasattr(model, "config") or not hasattr(model, "objective"):
         raise ConfigError("model must be a faceit.models.BetaVAE (or AE/VAE)")
     dev = resolve_device(device)
+    if cuda_graph is None:
+        cuda_graph = dev.type == "cuda"
+    elif not isinstance(cuda_graph, bool):
+        raise ConfigError(f"cuda_graph must be True, False or None, got {cuda_graph!r}")
+    elif cuda_graph and dev.type != "cuda":
+        raise ConfigError(f"cuda_graph=True needs a CUDA device; training runs on {dev}")
     data = images_to_tensor(images, model).to(dev)
     n_images = data.shape[0]
 
@@ -239,7 +249,8 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
     model.to(dev)
     # torch's fused Adam: one kernel per step instead of ~6 per parameter tensor (about 1.5 ms of a
     # 12 ms CPU step at batch 16); the same update up to float rounding
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=dev.type in ("cpu", "cuda"))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=dev.type in ("cpu", "cuda"),
+                                 capturable=cuda_graph)
     batch_gen = torch.Generator(device="cpu").manual_seed(batch_seed)
     noise_gen = torch.Generator(device=dev).manual_seed(noise_seed)
     start, log = 0, []
@@ -277,6 +288,14 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
                         rng={"batch": batch_gen.get_state(), "noise": noise_gen.get_state()}, training=training)
         _write_log(log_path, log)
 
+    def eager_step(x, eps, progress):
+        terms = batch_loss(model, x, eps, progress)
+        optimizer.zero_grad(set_to_none=True)
+        terms.loss.backward()
+        optimizer.step()
+        return terms
+
+    run_step = GraphedTrainingStep(model, optimizer) if cuda_graph else eager_step
     k = model.config["latent_dim"]
     sums = None
     n_sum = 0
@@ -289,10 +308,7 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
             x = as_float_pixels(data[idx])
             eps = None if model.deterministic else torch.randn(
                 (batch_size, k), generator=noise_gen, device=dev)
-            terms = batch_loss(model, x, eps, step / steps)
-            optimizer.zero_grad(set_to_none=True)
-            terms.loss.backward()
-            optimizer.step()
+            terms = run_step(x, eps, step / steps)
 
             values = torch.stack([terms.loss.detach(), terms.nll.detach(), terms.kl.detach()])
             per_unit = terms.kl_per_unit.detach()
@@ -302,7 +318,8 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
             if done % log_every == 0 or done == steps:
                 loss, recon, kl = (sums[0] / n_sum).tolist()
                 entry = {"step": done, "loss": loss, "recon": recon, "kl": kl,
-                         "kl_per_unit": (sums[1] / n_sum).tolist(), "beta": terms.beta}
+                         "kl_per_unit": (sums[1] / n_sum).tolist(),
+                         "beta": float(model.objective.beta_at(step / steps))}
                 if not np.isfinite(loss):
                     raise FaceitError(f"training diverged at step {done} (loss {loss}); lower lr")
                 log.append(entry)
