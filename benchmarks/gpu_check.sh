@@ -11,9 +11,10 @@
 # build fails it runs the source tree (PYTHONPATH=repo root) and skips the CuPy checks, which
 # need the extension. Each stage has its own time limit (GPU_CHECK_STAGE_S, default 240 s), so
 # one stuck stage cannot eat the others. Logs and JSON lines go to $OUT (a temporary folder
-# unless set): build.log, tests.txt, tests_stats.txt, bench_train.jsonl, bench_kernels.jsonl,
-# bench_permutation.jsonl, stderr.log. Exit status: non-zero if any test fails or a benchmark
-# fails to run; the JSON lines say whether the speed targets hold.
+# unless set): build.log, tests.txt (every pytest stage), bench_train.jsonl, kernels.jsonl
+# (bench_kernels, tune_conv, profile_step), bench_permutation.jsonl, stderr.log. Exit status:
+# non-zero if any test fails or a benchmark fails to run; the JSON lines say whether the speed
+# targets hold.
 set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -55,12 +56,12 @@ fi
 tail -n 1 "$OUT/build.log"
 echo "gpu_check: build $((SECONDS - t0)) s"
 
-stage() {  # stage NAME OUTFILE CMD...: run CMD under the stage limit, tee stdout to OUTFILE, stderr to stderr.log
+stage() {  # stage NAME OUTFILE CMD...: run CMD under the stage limit, stdout appended to OUTFILE, stderr to stderr.log
   local name="$1" out="$2"; shift 2
   local t=$SECONDS
   echo "gpu_check: $name"
   echo "== $name" >>"$ERR"
-  timeout "$STAGE_S" "$@" 2>>"$ERR" | tee "$OUT/$out"
+  timeout "$STAGE_S" "$@" 2>>"$ERR" | tee -a "$OUT/$out"
   local rc=${PIPESTATUS[0]}
   echo "gpu_check: $name: exit $rc, $((SECONDS - t)) s"
   [ "$rc" = 0 ] || status=1
@@ -73,10 +74,13 @@ stage "kernel and model tests on the GPU" tests.txt \
 stage "bench_train (eager, fused, compile, CUDA graphs; train() itself)" bench_train.jsonl \
   "$PY" benchmarks/bench_train.py --device cuda --train-call
 grep -q '"train_step_summary"' "$OUT/bench_train.jsonl" || status=1
-stage "bench_kernels (fused vs eager per piece)" bench_kernels.jsonl \
+stage "bench_kernels (fused vs eager per piece)" kernels.jsonl \
   "$PY" benchmarks/bench_kernels.py --quick --no-compile
+stage "profile_step (GPU time per step by kernel)" kernels.jsonl "$PY" benchmarks/profile_step.py
+[ "${GPU_CHECK_TUNE:-1}" = 1 ] && stage "tune_conv (tile sizes against cuDNN)" kernels.jsonl \
+  "$PY" benchmarks/tune_conv.py
 if [ "$have_assign" = 1 ]; then
-  stage "CuPy backend tests" tests_stats.txt \
+  stage "CuPy backend tests" tests.txt \
     "$PY" -m pytest -q -p no:cacheprovider --tb=short tests/test_stats_backends.py tests/test_stats_permutation.py
   stage "bench_permutation (cupy vs numba)" bench_permutation.jsonl \
     "$PY" benchmarks/bench_permutation.py --quick
@@ -86,7 +90,7 @@ echo "gpu_check: summary"
 "$PY" - "$OUT" <<'PYEOF'
 import json, pathlib, sys
 out = pathlib.Path(sys.argv[1])
-for name in ("bench_train.jsonl", "bench_kernels.jsonl", "bench_permutation.jsonl"):
+for name in ("bench_train.jsonl", "kernels.jsonl", "bench_permutation.jsonl"):
     path = out / name
     if not path.exists():
         continue
