@@ -1,21 +1,23 @@
 """Training-step throughput of the β-VAE: PyTorch eager, the Triton-fused path and torch.compile.
 
-    python benchmarks/bench_train.py [--steps N] [--batch 64 256] [--image-size 64] [--device auto|cpu|cuda]
+    python benchmarks/bench_train.py [--steps N] [--batch 64 256] [--image-size 64]
+                                     [--device auto|cpu|cuda] [--train-call]
                                      [--paths eager fused compile eager+graph fused+graph]
 
 One JSON line per (path, batch) with steps/s, then one summary line per batch with the ratios
-fused/eager and fused/compile and whether design section 6's targets hold (on an H100:
-fused >= 1.5x eager and >= 1.0x torch.compile). A full step is timed: forward, loss,
-backward and the Adam update, on random images, all three paths in the same run.
+of each fused path to eager and to compile, and whether design section 6's targets hold for it
+(on an H100: fused >= 1.5x eager and >= 1.0x torch.compile). A full step is timed: forward,
+loss, backward and the Adam update, on random images, every path in the same run.
 
 The paths differ only in how faceit.models.ops runs: "eager" sets FACEIT_DISABLE_TRITON=1,
 "fused" lets ops take the Triton kernels (CUDA only; on the CPU the line says it did not run),
 "compile" wraps the eager loss in torch.compile (inductor). "eager+graph" and "fused+graph"
 capture the whole step (forward, backward, Adam with capturable=True) in one CUDA graph and
 replay it (faceit.models.graph_step, as train() does on a GPU), which removes the per-launch
-CPU cost that dominates this small network on a GPU (CUDA only). On the CPU every line is marked device "cpu" and no target applies.
-With --train-call, it also times faceit.models.train itself (batches drawn from images,
-logging) with cuda_graph off and on, which is what a user's run gets.
+CPU cost that dominates this small network on a GPU (CUDA only). On the CPU every line is
+marked device "cpu" and no target applies. With --train-call, it also times
+faceit.models.train itself (batches drawn from images, logging), with the Triton kernels on
+and off and cuda_graph off and on: what a user's run gets.
 """
 
 from __future__ import annotations

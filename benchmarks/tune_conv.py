@@ -8,7 +8,7 @@ the Triton forward kernel alone (bias + ReLU fused, TF32 like cuDNN's default) o
 of (BLOCK_M, BLOCK_K, num_warps) and prints one JSON line per layer: the default
 tiles' time, the best tiles and their time, and cuDNN's conv + bias + ReLU, each the median
 of triton.testing.do_bench. The output is checked against cuDNN for every configuration
-timed. CUDA only.
+timed; ``all_ms`` gives every configuration's time ("BLOCK_M,BLOCK_K,num_warps"). CUDA only.
 """
 
 from __future__ import annotations
@@ -62,27 +62,25 @@ def main() -> None:
     torch.backends.cudnn.allow_tf32 = True
     for batch in args.batch:
         for name, transposed, x, w, b in layers(batch, args.image_size):
+            batch_size, channels, size = x.shape[0], x.shape[1], x.shape[2]
             if transposed:
                 reference = lambda: torch.relu(F.conv_transpose2d(x, w, b, 2, 1))  # noqa: E731
-                B, C, H, W = x.shape
-                O, KH = w.shape[1], w.shape[2]
-                OH = OW = (H - 1) * 2 - 2 + KH
-                M, K = B * triton.cdiv(OH, 2) * triton.cdiv(OW, 2), C * 4
+                n_out, out_size = w.shape[1], 2 * size
+                rows = batch_size * (out_size // 2) ** 2  # GEMM rows per parity class
                 kernel, grid_z, extra = conv._conv_transpose2d_fwd, 4, {"TH": 2, "TW": 2}
             else:
                 reference = lambda: torch.relu(F.conv2d(x, w, b, 2, 1))  # noqa: E731
-                B, C, H, W = x.shape
-                O = w.shape[0]
-                OH = OW = H // 2
-                M, K = B * OH * OW, C * 16
+                n_out, out_size = w.shape[0], size // 2
+                rows = batch_size * out_size ** 2
                 kernel, grid_z, extra = conv._conv2d_fwd, 1, {}
             ref = reference()
-            bn = conv.next_pow2(O, 16, 64)
+            bn = conv.next_pow2(n_out, 16, 64)
             y = torch.empty_like(ref)
 
             def run(bm, bk, warps):
-                grid = (triton.cdiv(M, bm), triton.cdiv(O, bn), grid_z)
-                kernel[grid](x, w, b, y, B, C, H, W, O, OH, OW, KH=4, KW=4, STRIDE=2, PAD=1, **extra,
+                grid = (triton.cdiv(rows, bm), triton.cdiv(n_out, bn), grid_z)
+                kernel[grid](x, w, b, y, batch_size, channels, size, size, n_out, out_size, out_size,
+                             KH=4, KW=4, STRIDE=2, PAD=1, **extra,
                              HAS_BIAS=True, ACTIVATION=1, PRECISION="tf32", BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk,
                              num_warps=warps)
 
@@ -104,7 +102,8 @@ def main() -> None:
             cudnn_ms = do_bench(reference, warmup=5, rep=20, return_mode="median")
             emit("tune_conv", layer=name, batch=batch, default_ms=timed.get(DEFAULT), best=list(best),
                  best_ms=timed[best], cudnn_ms=cudnn_ms, best_vs_cudnn=cudnn_ms / timed[best],
-                 failed={str(c): t for c, t in times.items() if not isinstance(t, float)},
+                 all_ms={",".join(map(str, c)): round(t, 4) for c, t in timed.items()},
+                 failed={",".join(map(str, c)): t for c, t in times.items() if not isinstance(t, float)},
                  device=torch.cuda.get_device_name())
 
 

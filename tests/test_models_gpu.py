@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from faceit.models import BetaVAE, encode, load_model, ops, train
+from faceit.models.graph_step import WARMUP_STEPS
 from faceit.models.objectives import batch_loss
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -56,39 +57,47 @@ def test_training_on_cuda_lowers_the_loss_and_loads_on_cpu(tmp_path):
 def _graph_run(faces, steps, cuda_graph, checkpoint_dir=None):
     # no β warm-up: its schedule depends on the total steps, which the resume test changes
     model = BetaVAE(latent_dim=6, beta=4.0, image_size=32, beta_warmup=0.0)
-    result = train(model, faces, steps, batch_size=32, seed=3, device="cuda", lr=1e-3, log_every=10,
-                   checkpoint_dir=checkpoint_dir, checkpoint_every=40, cuda_graph=cuda_graph, progress=False)
-    return result, {k: v.detach().double() for k, v in model.state_dict().items()}
+    return train(model, faces, steps, batch_size=32, seed=3, device="cuda", lr=1e-3, log_every=1,
+                 checkpoint_dir=checkpoint_dir, checkpoint_every=10, cuda_graph=cuda_graph, progress=False)
 
 
-def _assert_close_runs(a, b, tol=2e-3):
-    for k in a:
-        scale = a[k].abs().max().clamp_min(1e-3)
-        err = ((a[k] - b[k]).abs().max() / scale).item()
-        assert err < tol, f"{k}: relative difference {err:.2e}"
+@pytest.fixture
+def counted_replays(monkeypatch):
+    """Deterministic cuDNN (its default weight gradients add with atomics), and a count of graph replays."""
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)
+    replays = []
+    replay = torch.cuda.CUDAGraph.replay
+    monkeypatch.setattr(torch.cuda.CUDAGraph, "replay", lambda self: (replays.append(1), replay(self))[1])
+    return replays
 
 
-def test_cuda_graph_run_is_the_eager_run():
-    """The graphed step replays the same computation: same losses, same weights up to float rounding."""
+# Early training amplifies rounding: on the CPU, weights perturbed by 1e-6 (relative) give losses
+# 1e-4 apart by step 20. Two float32 paths through different kernels are compared at that horizon.
+LOSS_RTOL = 1e-3
+
+
+def test_cuda_graph_run_is_the_eager_run(counted_replays):
+    """The graphed step replays the same computation: step by step the same losses and KL per unit."""
     from faceit.stimuli import synthetic_faces
 
     faces = synthetic_faces(256, seed=2, size=32)
-    graphed, w_graph = _graph_run(faces, 60, cuda_graph=True)
-    eager, w_eager = _graph_run(faces, 60, cuda_graph=False)
-    assert [e["step"] for e in graphed.log] == [e["step"] for e in eager.log]
-    np.testing.assert_allclose([e["loss"] for e in graphed.log], [e["loss"] for e in eager.log], rtol=1e-3)
-    np.testing.assert_allclose(graphed.log[-1]["kl_per_unit"], eager.log[-1]["kl_per_unit"], rtol=2e-3, atol=1e-4)
+    graphed = _graph_run(faces, 20, cuda_graph=True)
+    assert len(counted_replays) == 20 - WARMUP_STEPS  # the steps after the warm-up were replays
+    eager = _graph_run(faces, 20, cuda_graph=False)
+    assert len(counted_replays) == 20 - WARMUP_STEPS
+    assert [e["step"] for e in graphed.log] == list(range(1, 21)) == [e["step"] for e in eager.log]
+    np.testing.assert_allclose([e["loss"] for e in graphed.log], [e["loss"] for e in eager.log], rtol=LOSS_RTOL)
+    np.testing.assert_allclose([e["kl_per_unit"] for e in graphed.log], [e["kl_per_unit"] for e in eager.log],
+                               rtol=LOSS_RTOL, atol=1e-3)
     assert graphed.log[-1]["loss"] < 0.8 * graphed.log[0]["loss"]
-    _assert_close_runs(w_graph, w_eager)
 
 
-def test_cuda_graph_run_resumes_from_its_checkpoint(tmp_path):
+def test_cuda_graph_run_resumes_from_its_checkpoint(tmp_path, counted_replays):
     from faceit.stimuli import synthetic_faces
 
     faces = synthetic_faces(256, seed=2, size=32)
-    _graph_run(faces, 40, cuda_graph=True, checkpoint_dir=tmp_path)  # stops at its checkpoint, step 40
-    resumed, w_resumed = _graph_run(faces, 80, cuda_graph=True, checkpoint_dir=tmp_path)
-    straight, w_straight = _graph_run(faces, 80, cuda_graph=True)
-    assert resumed.steps_run == 40 and resumed.log[-1]["step"] == 80
-    np.testing.assert_allclose(resumed.log[-1]["loss"], straight.log[-1]["loss"], rtol=1e-3)
-    _assert_close_runs(w_resumed, w_straight)
+    _graph_run(faces, 10, cuda_graph=True, checkpoint_dir=tmp_path)  # ends with its checkpoint at step 10
+    resumed = _graph_run(faces, 20, cuda_graph=True, checkpoint_dir=tmp_path)
+    straight = _graph_run(faces, 20, cuda_graph=True)
+    assert resumed.steps_run == 10 and [e["step"] for e in resumed.log] == list(range(1, 21))
+    np.testing.assert_allclose([e["loss"] for e in resumed.log], [e["loss"] for e in straight.log], rtol=LOSS_RTOL)

@@ -39,6 +39,7 @@ class GraphedTrainingStep:
             raise ConfigError("the optimizer must be created with capturable=True to be captured")
         self.model, self.optimizer, self.device = model, optimizer, device
         self.calls = 0
+        self.side_stream = torch.cuda.Stream(device)
         self.graph: torch.cuda.CUDAGraph | None = None
         self._static: dict | None = None
         self._outputs: LossTerms | None = None
@@ -67,7 +68,7 @@ class GraphedTrainingStep:
         return batch_loss(self.model, s["x"], s["eps"], s["progress"])
 
     def _warmup_step(self) -> LossTerms:
-        side = torch.cuda.Stream(self.device)
+        side = self.side_stream
         side.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(side):
             terms = self._loss()
@@ -75,7 +76,7 @@ class GraphedTrainingStep:
             terms.loss.backward()
             self.optimizer.step()
         torch.cuda.current_stream(self.device).wait_stream(side)
-        return terms
+        return _detached(terms)
 
     def _capture(self) -> None:
         # Gradients set to None before the capture are allocated in the graph's pool, so each
@@ -86,4 +87,16 @@ class GraphedTrainingStep:
             terms = self._loss()
             terms.loss.backward()
             self.optimizer.step()
-        self._outputs = terms
+        self._outputs = _detached(terms)
+
+
+def _detached(terms: LossTerms) -> LossTerms:
+    """The same values without their autograd graph.
+
+    A caller holding a step's loss would keep that step's autograd nodes alive into the next
+    step, whose backward then runs on another stream than the one those nodes were made on
+    (torch warns that this syncs streams and can break a capture). Detached tensors share
+    storage, so the graph's outputs still update in place at each replay.
+    """
+    beta = terms.beta.detach() if isinstance(terms.beta, torch.Tensor) else terms.beta
+    return LossTerms(terms.loss.detach(), terms.nll.detach(), terms.kl.detach(), terms.kl_per_unit.detach(), beta)
