@@ -217,3 +217,11 @@ def test_train_draws_the_output_bias_from_the_training_images(faces):
 def test_cuda_graph_is_refused_on_the_cpu_and_must_be_a_bool(faces, value, match):
     with pytest.raises(ConfigError, match=match):
         train(small_model(), faces, 2, batch_size=4, device="cpu", cuda_graph=value, progress=False)
+
+
+def test_graphed_step_refuses_a_model_off_the_gpu():
+    from faceit.models.graph_step import GraphedTrainingStep
+
+    model = small_model()
+    with pytest.raises(ConfigError, match="CUDA device"):
+        GraphedTrainingStep(model, torch.optim.Adam(model.parameters()))
