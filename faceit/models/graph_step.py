@@ -2,8 +2,8 @@
 
 On a GPU this small network's step is bound by launching, not by arithmetic: about a hundred
 kernels of a few microseconds each, every one launched from Python. Replaying a captured graph
-launches them all in one call: 3.3x the steps per second of the plain step at batch 64 on an
-H200, 2.9x at batch 256 (benchmarks/README.md, bench_train.py's "+graph" paths).
+launches them all in one call: on an H200, train() ran 4.3x the steps per second at batch 64 and
+2.2x at batch 256 of the 64x64 network (benchmarks/README.md, bench_train.py --train-call).
 
 The step reads its inputs from static device buffers that each call overwrites, so the batch
 size is fixed for the life of the object. The first ``WARMUP_STEPS`` calls run the ordinary step

@@ -217,7 +217,7 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
         (False keeps the model's weights and statistics, e.g. to fine-tune). num_threads: torch CPU threads
         for this call (None leaves it alone).
     cuda_graph: capture the whole step in a CUDA graph and replay it (faceit.models.graph_step;
-        about 3x the steps per second on a GPU, where this small network is bound by kernel launches).
+        2-4x the steps per second on a GPU, where this small network is bound by kernel launches).
         None: on for a CUDA device. The result is the same training run up to float rounding.
     """
     steps = check_positive_int(steps, "steps")
