@@ -103,6 +103,20 @@ def test_any_dtype_and_layout(rng):
     assert linear_sum_assignment(base > 0.5)[0].shape == (12,)
 
 
+@pytest.mark.parametrize("shape, order, dtype", [
+    ((150, 40), "C", np.float64),   # tall: solved transposed, read in place (under 256 KB)
+    ((150, 40), "F", np.float32),
+    ((40, 150), "F", np.float64),   # wide with strided rows, in place
+    ((400, 100), "C", np.float64),  # tall, 320 KB: through the contiguous working copy
+    ((220, 220), "F", np.float64),  # strided rows, 387 KB: the working copy
+])
+def test_strided_and_transposed_problems_in_place_or_copied(rng, shape, order, dtype):
+    cost = np.asarray(rng.random(shape), dtype=dtype, order=order)
+    ref_rows, ref_cols = scipy.optimize.linear_sum_assignment(cost.astype(np.float64))
+    rows, cols = linear_sum_assignment(cost)
+    assert rows.tolist() == ref_rows.tolist() and cols.tolist() == ref_cols.tolist()
+
+
 @settings(max_examples=300, deadline=None)
 @given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=0, max_side=12),
                   elements=st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)),

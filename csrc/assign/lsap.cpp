@@ -11,6 +11,7 @@ namespace faceit {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr int64_t kInPlaceBytes = 256 * 1024;
 
 enum class Entries { finite, with_forbidden, invalid };
 
@@ -39,8 +40,9 @@ Entries classify_entries(const CostView<T>& c) {
 }
 
 // The working copy used when the caller's rows are not contiguous (a transposed problem,
-// a Fortran-ordered or strided array), so that the row scans of the solver run over
-// contiguous memory. The copy walks the source in its own memory order.
+// a Fortran-ordered or strided array) and the matrix is too large to stay in cache, so that
+// the row scans of the solver run over contiguous memory. The copy walks the source in its
+// own memory order.
 template <typename T>
 CostView<double> contiguous_copy(const CostView<T>& c, std::vector<double>& buffer) {
   const int64_t n_rows = c.n_rows, n_cols = c.n_cols;
@@ -61,15 +63,18 @@ CostView<double> contiguous_copy(const CostView<T>& c, std::vector<double>& buff
 // rectangular optimality conditions require. Returns false if a row has no finite entry.
 template <typename T>
 bool init_row_minimum(const CostView<T>& c, LsapWorkspace& ws) {
-  // Rows are contiguous here (solve_lsap copies them otherwise).
   for (int64_t i = 0; i < c.n_rows; ++i) {
     const T* row = c.data + i * c.row_stride;
     double best = kInf;
     int64_t best_j = -1;
-    for (int64_t j = 0; j < c.n_cols; ++j) {
-      const double x = c.sign * static_cast<double>(row[j]);
-      if (x < best) { best = x; best_j = j; }
-    }
+    auto scan = [&](auto stride) {
+      for (int64_t j = 0; j < c.n_cols; ++j) {
+        const double x = c.sign * static_cast<double>(row[j * stride]);
+        if (x < best) { best = x; best_j = j; }
+      }
+    };
+    if (c.col_stride == 1) scan(std::integral_constant<int64_t, 1>{});
+    else scan(c.col_stride);
     if (best_j < 0) return false;
     if (ws.row4col[best_j] < 0) {
       ws.row4col[best_j] = i;
@@ -273,8 +278,12 @@ LsapStatus solve_lsap(const CostView<T>& cost, LsapWorkspace& ws, int64_t* row_o
   const bool transpose = cost.n_rows > cost.n_cols;
   const CostView<T> wide = transpose ? cost.transposed() : cost;
   LsapStatus status;
-  if (wide.col_stride == 1) {
-    const Entries entries = classify_entries(wide);
+  // A matrix that fits in a core's L2 cache is read in place even with strided rows: the copy
+  // would cost more than the strided reads (a 159x32 problem is 40 KB).
+  const bool in_place = wide.col_stride == 1 || wide.n_rows * wide.n_cols * int64_t(sizeof(T)) <= kInPlaceBytes;
+  if (in_place) {
+    // Which entries are finite does not depend on the orientation: scan the contiguous one.
+    const Entries entries = classify_entries(cost.col_stride == 1 ? cost : wide);
     if (entries == Entries::invalid) return LsapStatus::invalid_entry;
     status = solve_wide(wide, entries, ws);
   } else {
