@@ -12,7 +12,7 @@
 # need the extension. Each stage has its own time limit (GPU_CHECK_STAGE_S, default 240 s), so
 # one stuck stage cannot eat the others. Logs and JSON lines go to $OUT (a temporary folder
 # unless set): build.log, tests.txt (every pytest stage), bench_train.jsonl, kernels.jsonl
-# (bench_kernels, tune_conv, profile_step), bench_permutation.jsonl, stderr.log. Exit status:
+# (bench_kernels, profile_step, tune_conv, tune_linear), bench_permutation.jsonl, stderr.log. Exit status:
 # non-zero if any test fails or a benchmark fails to run; the JSON lines say whether the speed
 # targets hold.
 set -uo pipefail
@@ -77,8 +77,10 @@ grep -q '"train_step_summary"' "$OUT/bench_train.jsonl" || status=1
 stage "bench_kernels (fused vs eager per piece)" kernels.jsonl \
   "$PY" benchmarks/bench_kernels.py --quick --no-compile
 stage "profile_step (GPU time per step by kernel)" kernels.jsonl "$PY" benchmarks/profile_step.py
-[ "${GPU_CHECK_TUNE:-1}" = 1 ] && stage "tune_conv (tile sizes against cuDNN)" kernels.jsonl \
-  "$PY" benchmarks/tune_conv.py
+if [ "${GPU_CHECK_TUNE:-1}" = 1 ]; then  # GPU_CHECK_TUNE=0 skips the tile sweeps (about 2 minutes)
+  stage "tune_conv (tile sizes against cuDNN)" kernels.jsonl "$PY" benchmarks/tune_conv.py
+  stage "tune_linear (tile sizes against cuBLAS)" kernels.jsonl "$PY" benchmarks/tune_linear.py
+fi
 if [ "$have_assign" = 1 ]; then
   stage "CuPy backend tests" tests.txt \
     "$PY" -m pytest -q -p no:cacheprovider --tb=short tests/test_stats_backends.py tests/test_stats_permutation.py
