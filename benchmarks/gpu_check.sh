@@ -12,9 +12,9 @@
 # need the extension. Each stage has its own time limit (GPU_CHECK_STAGE_S, default 240 s), so
 # one stuck stage cannot eat the others. Logs and JSON lines go to $OUT (a temporary folder
 # unless set): build.log, tests.txt (every pytest stage), bench_train.jsonl, kernels.jsonl
-# (bench_kernels, profile_step, tune_conv, tune_linear), bench_permutation.jsonl, stderr.log. Exit status:
-# non-zero if any test fails or a benchmark fails to run; the JSON lines say whether the speed
-# targets hold.
+# (bench_kernels, profile_step, tune_conv, tune_linear), bench_permutation.jsonl, stderr.log.
+# Exit status: non-zero if any test fails or a benchmark fails to run; the JSON lines say whether
+# the speed targets hold.
 set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

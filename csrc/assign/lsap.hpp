@@ -5,8 +5,8 @@
 // The solver reads the cost matrix in place through a strided view (float32 or float64,
 // any layout), so the caller never copies it; duals and path costs are kept in double.
 // Only when rows are not contiguous in memory (a transposed problem, a Fortran-ordered
-// array) and the matrix is larger than a core's L2 cache (256 KB) does it take a per-thread
-// working copy, so that row scans stay cache friendly; smaller ones are read in place.
+// array) and the matrix is larger than 256 KB does it take a per-thread working copy, so that
+// row scans stay cache friendly; smaller ones stay in a core's cache and are read in place.
 #pragma once
 
 #include <cstdint>
