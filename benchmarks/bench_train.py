@@ -124,7 +124,8 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=PATHS)
     parser.add_argument("--train-call", action="store_true",
-                        help="also time faceit.models.train with cuda_graph off and on (CUDA only)")
+                        help="also time faceit.models.train: Triton kernels on and off, cuda_graph off and on "
+                             "(CUDA only)")
     args = parser.parse_args(argv)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                           else ("cpu" if args.device == "auto" else args.device))
@@ -176,15 +177,17 @@ def main(argv=None) -> None:
             summary["target"] = "not applicable (no fused path on this device)"
         emit("train_step_summary", **summary)
         if args.train_call and gpu:
-            rates = {}
+            call_rates = {}
             for kernels in ("triton", "torch"):
                 for graph in (False, True):
                     with triton_disabled(kernels == "torch"):
                         result = time_train_call(batch, 10 * steps, args.image_size, device, graph)
-                    rates[kernels, graph] = result["steps_per_s"]
+                    call_rates[kernels, graph] = result["steps_per_s"]
                     emit("train_call", kernels=kernels, cuda_graph=graph, batch=batch, **result, **common)
+            plain = call_rates["torch", False]
             emit("train_call_summary", batch=batch, **common,
-                 **{f"{k}{'+graph' if g else ''}_vs_torch": r / rates["torch", False] for (k, g), r in rates.items()})
+                 **{f"{k}{'+graph' if g else ''}_vs_torch": r / plain for (k, g), r in call_rates.items()})
+
 
 if __name__ == "__main__":
     main()
