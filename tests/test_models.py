@@ -129,18 +129,21 @@ def test_capacity_objective_penalises_distance_from_the_capacity_schedule():
     assert float(obj(nll, kl, 1.0)) == pytest.approx(50.0 + 100.0 * 15.0)
 
 
-@pytest.mark.parametrize("config", [
-    dict(family="beta_vae", beta=12.0, beta_warmup=0.2),
-    dict(family="capacity", capacity_max=20.0, capacity_warmup=0.5, gamma=100.0),
+@pytest.mark.parametrize("config, expected", [
+    # nll 50 and a total KL of 5 nats, by hand from the formulas in objectives.py
+    (dict(family="beta_vae", beta=12.0, beta_warmup=0.2), lambda t: 50 + 12 * min(1, t / 0.2) * 5),
+    (dict(family="capacity", capacity_max=20.0, capacity_warmup=0.5, gamma=100.0),
+     lambda t: 50 + 100 * abs(5 - 20 * min(1, t / 0.5))),
 ])
 @pytest.mark.parametrize("progress", [0.0, 0.05, 0.3, 0.7, 1.0])
-def test_objective_takes_progress_as_a_device_scalar_too(config, progress):
+def test_objective_takes_progress_as_a_device_scalar_too(config, expected, progress):
     # the CUDA-graphed step keeps progress in a 0-d tensor; the loss must be the one a float gives
     obj = make_objective({"beta": 0.0, "beta_warmup": 0.0, "capacity_max": 0.0, "capacity_warmup": 0.0,
                           "gamma": 0.0, **config})
     nll, kl = torch.tensor(50.0, dtype=torch.float64), torch.tensor([3.0, 2.0], dtype=torch.float64)
     as_tensor = obj(nll, kl, torch.tensor(progress, dtype=torch.float64))
     assert isinstance(as_tensor, torch.Tensor)
+    assert float(as_tensor) == pytest.approx(expected(progress), rel=1e-12)
     assert float(as_tensor) == pytest.approx(float(obj(nll, kl, progress)), rel=1e-12)
     assert float(obj.beta_at(torch.tensor(progress))) == pytest.approx(obj.beta_at(progress), rel=1e-6)
 
