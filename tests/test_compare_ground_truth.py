@@ -5,7 +5,7 @@ import pytest
 from scipy.stats import entropy
 from sklearn.metrics import mutual_info_score
 
-from faceit.compare import dci, mig, sap
+from faceit.compare import dci, mig, mig_per_factor, sap
 from faceit.compare.ground_truth import discretize, mutual_information
 from faceit.errors import ConfigError, DataError
 
@@ -40,6 +40,29 @@ def test_mig_identity_permuted_duplicated_mixed(factors):
     mixed = factors.copy()
     mixed[:, :2] = factors[:, :2] @ np.array([[c, -s], [s, c]])
     assert mig(mixed, factors) < ident - 0.3
+
+
+def test_mig_per_factor_matches_sklearn_terms_and_averages_to_mig(factors, rng):
+    units = np.c_[factors[:, 0], factors[:, 1], factors[:, 1] + 0.05 * rng.standard_normal(1200),
+                  factors[:, 2] + factors[:, 3], rng.standard_normal(1200)]
+    uc, fc = discretize(units, 20), discretize(factors, 20)
+    mi = np.array([[mutual_info_score(uc[:, k], fc[:, j]) for j in range(4)] for k in range(5)])
+    top = np.sort(mi, axis=0)
+    h = np.array([mutual_info_score(fc[:, j], fc[:, j]) for j in range(4)])
+    per = mig_per_factor(units, factors)
+    np.testing.assert_allclose(per, (top[-1] - top[-2]) / h, atol=1e-12)
+    assert per[0] > 0.85                      # held by one unit alone
+    assert per[1] < 0.4 * per[0]              # shared by two units
+    assert np.all(per[2:] < 0.4 * per[0])     # both in one mixed unit
+    assert mig(units, factors) == pytest.approx(per.mean(), abs=1e-15)
+
+
+def test_mig_warnings_point_at_the_caller(factors):
+    units = np.c_[factors[:, :2], np.full(1200, 3.0)]
+    for metric in (mig, mig_per_factor):
+        with pytest.warns(UserWarning, match="1 constant unit") as record:
+            metric(units, factors)
+        assert record[0].filename == __file__
 
 
 def test_sap_matches_squared_correlations(factors, rng):

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from scipy import stats
@@ -96,7 +97,7 @@ def test_every_figure_is_embedded_and_written(report):
     expected = {"stimuli.png", "fig3b_alignment.png", "fig3c_mixed_control.png", "fig3d_udr_alignment.png",
                 "fig3e_running_correlation.png", "explained_variance.png", "permutation_nulls.png",
                 "matched_tuning.png", "traversals.png", "fig7b_reconstructions.png", "fig7c_cosine_distance.png",
-                "mig_alignment.png"}
+                "mig_alignment.png", "mig_per_factor.png"}
     assert expected <= set(files)
     for name, data in images.items():
         assert data == (report["root"] / "figures" / name).read_bytes()
@@ -125,6 +126,19 @@ def test_udr_correlation_matches_scipy(report):
     names = [n for n, a in alignment.items() if a is not None]
     r, p = stats.pearsonr([results["mig"][n] for n in names], [alignment[n] for n in names])
     assert f"Pearson r = {r:.2f}, p = {p:.3g}, n = {len(names)}" in page
+
+
+def test_mig_per_factor_is_recomputed_and_averages_to_mig(report):
+    from faceit.compare import mig_per_factor
+
+    results, stimuli = report["results"], report["stimuli"]
+    per_factor = results["mig_per_factor"]
+    assert per_factor["factors"] == stimuli.experiment.factor_names
+    assert set(per_factor["models"]) == set(results["mig"]) == set(report["reps"])
+    for name, rep in report["reps"].items():
+        expected = mig_per_factor(rep.units[:, rep.informative], stimuli.experiment.factors)
+        np.testing.assert_allclose(per_factor["models"][name], expected, atol=1e-12)
+        assert results["mig"][name] == pytest.approx(expected.mean(), abs=1e-12)
 
 
 def test_score_table_holds_every_row(report):

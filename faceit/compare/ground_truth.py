@@ -26,10 +26,12 @@ from .lasso import lasso_gram
 IMPORTANCES = ("random_forest", "lasso")
 
 
-def _inputs(units, factors, *, min_rows: int = 2):
+def _inputs(units, factors, *, min_rows: int = 2, stacklevel: int = 3):
+    """Validated (units [N, K], factors [N, F], varying units [K]); warnings point ``stacklevel`` frames up."""
     f = as_matrix(factors, "factors")
     if isinstance(units, Representation) and units.n_informative == 0:  # a collapsed model scores 0
-        warnings.warn(f"units: representation {units.name!r} has no informative unit and scores 0", stacklevel=3)
+        warnings.warn(f"units: representation {units.name!r} has no informative unit and scores 0",
+                      stacklevel=stacklevel)
         u = np.zeros((units.units.shape[0], 1))
         check_same_rows(u, "units", f, "factors")
         return u, f, np.zeros(1, bool)
@@ -45,7 +47,7 @@ def _inputs(units, factors, *, min_rows: int = 2):
     constant = u_std <= 1e-12 * np.maximum(np.abs(u.mean(axis=0)), 1.0)
     if constant.any():
         warnings.warn(f"units: {int(constant.sum())} constant unit(s) {np.flatnonzero(constant)[:10].tolist()} "
-                      "carry no information and score 0", stacklevel=3)
+                      "carry no information and score 0", stacklevel=stacklevel)
     return u, f, ~constant
 
 
@@ -74,19 +76,34 @@ def mutual_information(a_codes: np.ndarray, b_codes: np.ndarray, n_bins: int) ->
     return (joint * np.log(ratio)).sum(axis=(2, 3))
 
 
+def _mig_terms(units, factors, n_bins) -> np.ndarray:
+    n_bins = check_positive_int(n_bins, "n_bins", minimum=2)
+    u, f, varying = _inputs(units, factors, stacklevel=4)  # warnings point at the caller of mig / mig_per_factor
+    fc = discretize(f, n_bins)
+    mi = np.maximum(mutual_information(discretize(u, n_bins), fc, n_bins), 0.0)  # [K, F]; >= 0 up to rounding
+    mi[~varying] = 0.0
+    entropy = np.diagonal(mutual_information(fc, fc, n_bins))              # H(v_k) = I(v_k; v_k)
+    return _top_gap(mi) / entropy
+
+
 def mig(units, factors, n_bins: int = 20) -> float:
     """Mutual Information Gap: mean over factors of (largest - second largest MI with a unit) / H(factor).
 
     Units and factors are discretised into ``n_bins`` equal-width bins (20 by default); MI and
     entropy in nats from the plug-in estimate. 1 = each factor captured by exactly one unit.
+    :func:`mig_per_factor` gives the terms of the mean.
     """
-    n_bins = check_positive_int(n_bins, "n_bins", minimum=2)
-    u, f, varying = _inputs(units, factors)
-    fc = discretize(f, n_bins)
-    mi = np.maximum(mutual_information(discretize(u, n_bins), fc, n_bins), 0.0)  # [K, F]; >= 0 up to rounding
-    mi[~varying] = 0.0
-    entropy = np.diagonal(mutual_information(fc, fc, n_bins))              # H(v_k) = I(v_k; v_k)
-    return float(np.mean(_top_gap(mi) / entropy))
+    return float(np.mean(_mig_terms(units, factors, n_bins)))
+
+
+def mig_per_factor(units, factors, n_bins: int = 20) -> np.ndarray:
+    """MIG of each factor [F]: (largest - second largest MI with a unit) / H(factor), in [0, 1].
+
+    Says which factors a representation captures: a factor that no unit encodes scores about 0,
+    one shared equally by two units too, one held by a single unit up to 1. Estimated as in
+    :func:`mig`, whose value is the mean of this array.
+    """
+    return _mig_terms(units, factors, n_bins)
 
 
 def sap(units, factors) -> float:

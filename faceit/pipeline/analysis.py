@@ -40,17 +40,21 @@ def udr_scores(config: RunConfig, store: RunStore, models: list[ModelEntry], rep
     return store.cached_json("results/udr", fp, compute)
 
 
-def ground_truth_scores(config: RunConfig, store: RunStore, stimuli: StimulusSets, reps: dict) -> dict:
-    """MIG of every model on the synthetic factors (name -> MIG); empty for real stimuli."""
-    from ..compare import mig
+def ground_truth_scores(config: RunConfig, store: RunStore, stimuli: StimulusSets, reps: dict) -> tuple[dict, dict]:
+    """MIG of every model on the synthetic factors: (name -> MIG, {"factors": factor names, "models": name ->
+    MIG per factor}); MIG is the mean of the per-factor values. Both empty for real stimuli."""
+    from ..compare import mig_per_factor
 
     factors = stimuli.experiment.factors
     if factors is None or config.stimuli.source != "synthetic":
-        return {}
+        return {}, {}
     fp = config.fingerprint("stimuli", "models")
-    return store.cached_json("results/mig", fp, lambda: {
-        name: float(mig(rep.units[:, rep.informative], factors)) if rep.n_informative else 0.0
-        for name, rep in reps.items()})
+    n_factors = factors.shape[1]
+    per_factor = store.cached_json("results/mig_per_factor", fp, lambda: {
+        "factors": list(stimuli.experiment.factor_names),
+        "models": {name: mig_per_factor(rep.units[:, rep.informative], factors).tolist() if rep.n_informative
+                   else [0.0] * n_factors for name, rep in reps.items()}})
+    return {name: float(np.mean(values)) for name, values in per_factor["models"].items()}, per_factor
 
 
 def analyse_pair(config: RunConfig, entry: ModelEntry, rep, responses, stimuli: StimulusSets) -> dict:
@@ -103,7 +107,8 @@ def analyse_pair(config: RunConfig, entry: ModelEntry, rep, responses, stimuli: 
 
 def analyse(config: RunConfig, store: RunStore, stimuli: StimulusSets, populations: dict,
             models: list[ModelEntry], reps: dict) -> dict:
-    """All scores: {"pairs": {(model, population): record}, "udr": ..., "mig": ..., "controls": ...}."""
+    """All scores: {"pairs": {(model, population): record}, "udr": ..., "mig": ..., "mig_per_factor": ...,
+    "controls": ...}."""
     from ..compare.lasso import ConvergenceWarning
 
     with warnings.catch_warnings(record=True) as caught:
@@ -122,7 +127,7 @@ def analyse(config: RunConfig, store: RunStore, stimuli: StimulusSets, populatio
 def _analyse(config, store, stimuli, populations, models, reps) -> dict:
     fp = config.fingerprint("stimuli", "responses", "models", "analysis")
     udr = udr_scores(config, store, models, reps)
-    mig = ground_truth_scores(config, store, stimuli, reps)
+    mig, mig_factors = ground_truth_scores(config, store, stimuli, reps)
     jobs = [(e, p) for p in populations for e in models]
     records = {}
     for entry, pop in tqdm(jobs, desc="comparing models with neurons", unit="pair"):
@@ -132,7 +137,7 @@ def _analyse(config, store, stimuli, populations, models, reps) -> dict:
     controls = {pop: store.cached_json(f"results/controls/{pop}", fp,
                                        lambda: population_controls(config, stimuli, populations[pop], models, reps, udr))
                 for pop in populations}
-    return {"pairs": records, "udr": udr, "mig": mig, "controls": controls}
+    return {"pairs": records, "udr": udr, "mig": mig, "mig_per_factor": mig_factors, "controls": controls}
 
 
 def top_udr_model(models: list[ModelEntry], udr: dict) -> str | None:

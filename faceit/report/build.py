@@ -282,13 +282,32 @@ def fig_mig_vs_alignment(view: RunView) -> Figure | None:
                   + (f" {note}." if note else ""))
 
 
+def fig_mig_per_factor(view: RunView) -> Figure | None:
+    per_factor = view.results.get("mig_per_factor") or {}
+    if not per_factor:
+        return None  # real stimuli: no known factors
+    rank = {f: i for i, f in enumerate(FAMILY_ORDER)}
+    entries = sorted((e for e in view.models if e.name in per_factor["models"]),
+                     key=lambda e: (rank.get(e.family, len(rank)), e.beta or 0.0, e.seed or 0))
+    if not entries:
+        raise Skip("MIG per factor: no model was scored")
+    values = np.array([per_factor["models"][e.name] for e in entries])
+    path = F.factor_heatmap(view.figure_path("mig_per_factor.png"), values, [view.label(e.name) for e in entries],
+                            per_factor["factors"])
+    return Figure(path, "Ground truth: which factors each model captures",
+                  "MIG of each synthetic factor, the terms whose mean is a model's MIG: the information about the "
+                  "factor in the unit that carries most of it, less that in the runner-up, over the factor's "
+                  "entropy. Near 1: one unit holds the factor alone; near 0: no unit holds it, or two share it. "
+                  "Look for the factors that every model misses, and for rows that are high across the board.")
+
+
 def alignment_section(view: RunView) -> Section:
     return _section(view, "Alignment of model units with single neurons (Fig 3b–e)",
                     "Can single model units stand in for single neurons? Each model's units predict each neuron by "
                     "lasso; a neuron explained by one unit scores 1. Scores are read against two references: the "
                     "model's own rotation control, and the ceiling reached by real neurons used as units.",
                     [fig_alignment_by_class, fig_mixed_control, fig_udr_vs_alignment, fig_running_correlation,
-                     fig_mig_vs_alignment])
+                     fig_mig_vs_alignment, fig_mig_per_factor])
 
 
 # --------------------------------------------------------------------------- explained variance, nulls
