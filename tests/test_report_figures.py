@@ -56,6 +56,18 @@ def test_udr_vs_alignment_checks_pairing(tmp_path):
         F.udr_vs_alignment(tmp_path / "u.png", [[0.1]], [0.3], [1.0])
 
 
+def test_factor_heatmap_grows_with_the_grid_and_checks_its_labels(tmp_path, rng):
+    small = F.factor_heatmap(tmp_path / "s.png", rng.uniform(0, 1, (2, 3)), ["m0", "m1"], ["f0", "f1", "f2"])
+    big = F.factor_heatmap(tmp_path / "b.png", rng.uniform(0, 1, (6, 8)), [f"m{i}" for i in range(6)],
+                           [f"f{j}" for j in range(8)], note="a note")
+    assert png_size(big)[0] > png_size(small)[0] and png_size(big)[1] > png_size(small)[1]
+    with pytest.raises(DataError, match=r"\[rows, columns\] = \[2, 2\].*got \[2, 3\]"):
+        F.factor_heatmap(tmp_path / "x.png", np.zeros((2, 3)), ["m0", "m1"], ["f0", "f1"])
+    with pytest.raises(DataError, match="NaN"):
+        F.factor_heatmap(tmp_path / "x.png", [[0.1, np.nan]], ["m0"], ["f0", "f1"])
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_running_correlation_and_nulls_and_tuning(tmp_path, rng):
     png_size(F.running_correlation(tmp_path / "r.png", [2.0, 4.0, 16.0], [0.5, 0.7, 0.9], [0.2, 0.04, 0.001],
                                    [3, 5, 8]))

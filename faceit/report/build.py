@@ -111,9 +111,13 @@ def _scored(view: RunView, key: str, population: str | None = None) -> list:
     return out
 
 
+def _family_rank(family: str) -> int:
+    """Where a model class comes in tables and figures (FAMILY_ORDER; unknown classes last)."""
+    return FAMILY_ORDER.index(family) if family in FAMILY_ORDER else len(FAMILY_ORDER)
+
+
 def _by_family(entries) -> dict:
-    families = sorted({e.family for e in entries},
-                      key=lambda f: FAMILY_ORDER.index(f) if f in FAMILY_ORDER else len(FAMILY_ORDER))
+    families = sorted({e.family for e in entries}, key=_family_rank)
     return {f: [e for e in entries if e.family == f] for f in families}
 
 
@@ -286,9 +290,8 @@ def fig_mig_per_factor(view: RunView) -> Figure | None:
     per_factor = view.results.get("mig_per_factor") or {}
     if not per_factor:
         return None  # real stimuli: no known factors
-    rank = {f: i for i, f in enumerate(FAMILY_ORDER)}
     entries = sorted((e for e in view.models if e.name in per_factor["models"]),
-                     key=lambda e: (rank.get(e.family, len(rank)), e.beta or 0.0, e.seed or 0))
+                     key=lambda e: (_family_rank(e.family), e.beta or 0.0, e.seed or 0))
     if not entries:
         raise Skip("MIG per factor: no model was scored")
     values = np.array([per_factor["models"][e.name] for e in entries])

@@ -276,8 +276,8 @@ def scatter_by_family(path, x, y, families, xlabel: str, ylabel: str, note: str 
     return save_figure(fig, path)
 
 
-def factor_heatmap(path, values, row_labels, col_labels, note: str | None = None, vmax: float = 1.0) -> Path:
-    """A grid of scores in [0, vmax], rows x columns (e.g. models x factors), each cell printed."""
+def factor_heatmap(path, values, row_labels, col_labels, note: str | None = None) -> Path:
+    """A grid of scores in [0, 1], rows x columns (e.g. models x factors), each cell printed."""
     values = as_real_array(values, "values", ndim=2)
     n_rows, n_cols = values.shape
     if (n_rows, n_cols) != (len(row_labels), len(col_labels)) or values.size == 0:
@@ -287,10 +287,10 @@ def factor_heatmap(path, values, row_labels, col_labels, note: str | None = None
         raise DataError("values: contains NaN or inf")
     fig = new_figure(1.6 + 0.6 * n_cols, 1.2 + 0.26 * n_rows)
     ax = fig.add_subplot()
-    image = ax.imshow(values, cmap="viridis", vmin=0.0, vmax=vmax, aspect="auto")
+    image = ax.imshow(values, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     for (i, j), v in np.ndenumerate(values):
         ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6,
-                color="white" if v < 0.6 * vmax else "black")
+                color="white" if v < 0.6 else "black")
     ax.set_xticks(range(n_cols), [str(c) for c in col_labels], rotation=40, ha="right", fontsize=7)
     ax.set_yticks(range(n_rows), [str(r) for r in row_labels], fontsize=7)
     fig.colorbar(image, ax=ax, shrink=0.8).ax.tick_params(labelsize=7)
