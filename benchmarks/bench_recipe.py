@@ -6,8 +6,9 @@ Issue 4's target: with the defaults of BetaVAE and train, at 32x32 and within 2 
 on 2 CPU cores, the median of 3 seeds reaches MIG >= 0.3 and the best seed >= 0.4, while an AE
 trained the same way and PCA stay below 0.1. This script trains the seeds one after another (each
 with ``--threads`` torch threads), times each training call, and scores posterior means of held-out
-faces with faceit.compare.mig. One JSON line per model, then a summary line with the median, the
-best, the longest training time and whether each part of the target holds on this machine.
+faces with faceit.compare.mig, with each factor's term beside it for the β-VAEs (which factors a
+seed found). One JSON line per model, then a summary line with the median, the best, the longest
+training time and whether each part of the target holds on this machine.
 
 Data: 10,000 training faces (seed 11) and 2,000 held-out faces (seed 12) of the pairs8 world at
 32x32 (docs/recipe.md). Run it on an otherwise idle machine: the time part of the target is wall time.
@@ -24,7 +25,7 @@ import warnings
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import emit  # noqa: E402
 
-from faceit.compare import mig  # noqa: E402
+from faceit.compare import mig, mig_per_factor  # noqa: E402
 from faceit.models import AE, BetaVAE, encode, train  # noqa: E402
 from faceit.models.baselines import PCA  # noqa: E402
 from faceit.models.train import DEFAULT_STEPS  # noqa: E402
@@ -35,9 +36,12 @@ TARGET_MEDIAN, TARGET_BEST, TARGET_BASELINE = 0.3, 0.4, 0.1
 
 
 def _score(model, train_faces, held_out, steps, seed, threads):
+    """Train, encode the held-out faces: (MIG, {factor: its MIG term}, informative units, seconds)."""
     result = train(model, train_faces, steps, seed=seed, progress=False, num_threads=threads)
     rep = encode(model, held_out)
-    return mig(rep, held_out.factors), rep.n_informative, result.seconds
+    terms = mig_per_factor(rep, held_out.factors)          # MIG is their mean
+    per_factor = {name: round(float(v), 2) for name, v in zip(held_out.factor_names, terms)}
+    return float(terms.mean()), per_factor, rep.n_informative, result.seconds
 
 
 def main(argv=None) -> None:
@@ -54,15 +58,17 @@ def main(argv=None) -> None:
 
     scores, seconds = [], []
     for seed in args.seeds:
-        score, informative, secs = _score(BetaVAE(image_size=32), faces, held_out, args.steps, seed, args.threads)
+        score, per_factor, informative, secs = _score(BetaVAE(image_size=32), faces, held_out, args.steps, seed,
+                                                      args.threads)
         scores.append(score)
         seconds.append(secs)
         emit("recipe", model="beta_vae", seed=seed, steps=args.steps, threads=args.threads, mig=round(score, 3),
-             informative_units=informative, train_seconds=round(secs, 1), steps_per_s=round(args.steps / secs, 1))
+             informative_units=informative, train_seconds=round(secs, 1), steps_per_s=round(args.steps / secs, 1),
+             mig_per_factor=per_factor)
     ae_score = None
     if not args.no_ae:
-        ae_score, informative, secs = _score(AE(image_size=32), faces, held_out, args.steps, args.seeds[0],
-                                             args.threads)
+        ae_score, _, informative, secs = _score(AE(image_size=32), faces, held_out, args.steps, args.seeds[0],
+                                                args.threads)
         emit("recipe", model="ae", seed=args.seeds[0], steps=args.steps, threads=args.threads,
              mig=round(ae_score, 3), informative_units=informative, train_seconds=round(secs, 1))
     pca_score = mig(PCA(n_units=10).fit(faces).transform(held_out), held_out.factors)
