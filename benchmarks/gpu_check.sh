@@ -12,7 +12,10 @@
 # need the extension. Each stage has its own time limit (GPU_CHECK_STAGE_S, default 240 s), so
 # one stuck stage cannot eat the others. Logs and JSON lines go to $OUT (a temporary folder
 # unless set): build.log, tests.txt (every pytest stage), bench_train.jsonl, kernels.jsonl
-# (bench_kernels, profile_step, tune_conv, tune_linear), bench_permutation.jsonl, stderr.log.
+# (bench_kernels, profile_step, tune_conv, tune_linear), bench_permutation.jsonl, stderr.log, and with
+# GPU_CHECK_RECIPE=1 recipe.jsonl: the β-VAE recipe at 32x32 trained on the GPU, 12,000 steps for
+# seeds 0-5 and 48,000 for seeds 0-2 (bench_recipe.py --device cuda; docs/recipe.md asks what many more
+# steps buy). That adds a few minutes: pair it with GPU_CHECK_TUNE=0 to stay inside 10.
 # Exit status: non-zero if any test fails or a benchmark fails to run; the JSON lines say whether
 # the speed targets hold.
 set -uo pipefail
@@ -81,6 +84,12 @@ if [ "${GPU_CHECK_TUNE:-1}" = 1 ]; then  # GPU_CHECK_TUNE=0 skips the tile sweep
   stage "tune_conv (tile sizes against cuDNN)" kernels.jsonl "$PY" benchmarks/tune_conv.py
   stage "tune_linear (tile sizes against cuBLAS)" kernels.jsonl "$PY" benchmarks/tune_linear.py
 fi
+if [ "${GPU_CHECK_RECIPE:-0}" = 1 ]; then
+  stage "the recipe on the GPU, 12,000 steps" recipe.jsonl \
+    "$PY" benchmarks/bench_recipe.py --device cuda --seeds 0 1 2 3 4 5 --no-ae
+  stage "the recipe on the GPU, 48,000 steps" recipe.jsonl \
+    "$PY" benchmarks/bench_recipe.py --device cuda --steps 48000 --seeds 0 1 2 --no-ae
+fi
 if [ "$have_assign" = 1 ]; then
   stage "CuPy backend tests" tests.txt \
     "$PY" -m pytest -q -p no:cacheprovider --tb=short tests/test_stats_backends.py tests/test_stats_permutation.py
@@ -92,7 +101,7 @@ echo "gpu_check: summary"
 "$PY" - "$OUT" <<'PYEOF'
 import json, pathlib, sys
 out = pathlib.Path(sys.argv[1])
-for name in ("bench_train.jsonl", "kernels.jsonl", "bench_permutation.jsonl"):
+for name in ("bench_train.jsonl", "kernels.jsonl", "bench_permutation.jsonl", "recipe.jsonl"):
     path = out / name
     if not path.exists():
         continue
