@@ -13,7 +13,8 @@ training time and whether each part of the target holds on this machine.
 Data: 10,000 training faces (seed 11) and 2,000 held-out faces (seed 12) of the pairs8 world at
 32x32 (docs/recipe.md). Run it on an otherwise idle machine: the time part of the target is wall time.
 The target is for the CPU, so ``--device`` defaults to cpu; ``--device cuda`` (benchmarks/gpu_check.sh
-with GPU_CHECK_RECIPE=1) measures what many more steps per second buy; every training line names its device.
+with GPU_CHECK_RECIPE=1) measures what many more steps per second buy; every training line names its
+device.
 """
 
 from __future__ import annotations
