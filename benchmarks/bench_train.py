@@ -86,8 +86,9 @@ def make_step(path: str, model, x: torch.Tensor, eps: torch.Tensor):
 def time_steps(path: str, batch: int, steps: int, warmup: int, image_size: int, device: torch.device) -> dict:
     """Steps per second of one path at one batch size (fresh model and optimizer, seed 0)."""
     torch.manual_seed(0)
+    # the network's step alone (tc_weight=0: no TC critic), as every figure in benchmarks/README.md
     model = BetaVAE(latent_dim=10, beta=4.0, image_size=image_size, likelihood="bernoulli",
-                    beta_warmup=0.0).to(device).train()
+                    beta_warmup=0.0, tc_weight=0.0).to(device).train()
     gen = torch.Generator(device=device).manual_seed(0)
     x = torch.rand(batch, 3, image_size, image_size, device=device, generator=gen)
     eps = torch.randn(batch, model.latent_dim, device=device, generator=gen)
@@ -110,7 +111,7 @@ def time_train_call(batch: int, steps: int, image_size: int, device: torch.devic
     """Steps per second of faceit.models.train (warm-up, batch sampling and logging included)."""
     gen = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (2048, image_size, image_size, 3), generator=gen, dtype=torch.uint8).numpy()
-    model = BetaVAE(latent_dim=10, beta=4.0, image_size=image_size)
+    model = BetaVAE(latent_dim=10, beta=4.0, image_size=image_size, tc_weight=0.0)
     result = train(model, images, steps, batch_size=batch, device=device, cuda_graph=cuda_graph, progress=False)
     return {"steps_per_s": result.steps_per_second, "seconds": result.seconds, "steps": steps}
 

@@ -6,7 +6,7 @@ import pytest
 
 from faceit.compare import mig
 from faceit.models import encode, load_model
-from faceit.models.vae import DEFAULT_BETA
+from faceit.models.vae import DEFAULT_BETA, DEFAULT_TC_WEIGHT
 from faceit.pipeline.demo import DEMO
 from faceit.pipeline.stages import BUILTIN_CHECKPOINTS
 from faceit.stimuli import synthetic_faces
@@ -27,6 +27,8 @@ def test_every_model_of_the_demo_config_is_shipped_and_loads():
         assert model.config["image_size"] == DEMO["stimuli"]["size"]
         assert model.config["latent_dim"] == models["latent_dim"]
         assert model.config["standardize_input"] is True  # the recipe's encoder input
+        if model.family == "beta_vae":  # the recipe's critic, except for the β = 1 VAE baseline
+            assert model.config["tc_weight"] == (0.0 if model.beta == 1.0 else DEFAULT_TC_WEIGHT)
         assert manifest["models"][name]["step"] == models["steps"]
         log = (BUILTIN_CHECKPOINTS / name / "log.jsonl").read_text().splitlines()
         assert json.loads(log[-1])["step"] == models["steps"]

@@ -87,7 +87,8 @@ def test_configs_from_before_input_standardisation_rebuild_raw_pixel_models():
 
 def test_gaussian_beta_vae_loss_matches_float64_formula():
     torch.manual_seed(1)
-    model = BetaVAE(latent_dim=4, beta=6.0, image_size=32, likelihood="gaussian", sigma=0.2, beta_warmup=0.5)
+    model = BetaVAE(latent_dim=4, beta=6.0, image_size=32, likelihood="gaussian", sigma=0.2, beta_warmup=0.5,
+                    tc_weight=0.0)
     x = torch.rand(3, 3, 32, 32)
     eps = torch.randn(3, 4)
     for progress, beta_t in [(0.0, 0.0), (0.25, 3.0), (0.5, 6.0), (0.9, 6.0)]:
@@ -107,7 +108,7 @@ def test_gaussian_beta_vae_loss_matches_float64_formula():
 
 def test_bernoulli_nll_is_binary_cross_entropy_of_the_sigmoid():
     torch.manual_seed(2)
-    model = BetaVAE(latent_dim=3, beta=1.0, image_size=32, likelihood="bernoulli", beta_warmup=0.0)
+    model = BetaVAE(latent_dim=3, beta=1.0, image_size=32, likelihood="bernoulli", beta_warmup=0.0, tc_weight=0.0)
     x = torch.rand(2, 3, 32, 32)
     terms = batch_loss(model, x, torch.zeros(2, 3), 1.0)
     with torch.no_grad():

@@ -24,9 +24,10 @@ WARMUP_STEPS = 3
 
 
 class GraphedTrainingStep:
-    """``step(x, eps, progress) -> LossTerms``: one Adam step of ``model`` on x [B, C, H, W].
+    """``step(x, eps, progress, shuffle) -> LossTerms``: one Adam step of ``model`` on x [B, C, H, W].
 
-    eps [B, K] or None (deterministic models); progress: the fraction of training done (float).
+    eps [B, K] or None (deterministic models); progress: the fraction of training done (float);
+    shuffle [B, K]: the TC critic's shuffle keys, or None for a model without a critic.
     ``optimizer`` must have been made with ``capturable=True``. The returned terms are the
     graph's own output tensors: read them (or copy them) before the next call overwrites them.
     """
@@ -44,9 +45,11 @@ class GraphedTrainingStep:
         self._static: dict | None = None
         self._outputs: LossTerms | None = None
 
-    def __call__(self, x: torch.Tensor, eps: torch.Tensor | None, progress: float) -> LossTerms:
+    def __call__(self, x: torch.Tensor, eps: torch.Tensor | None, progress: float,
+                 shuffle: torch.Tensor | None = None) -> LossTerms:
         if self._static is None:
             self._static = {"x": torch.empty_like(x), "eps": None if eps is None else torch.empty_like(eps),
+                            "shuffle": None if shuffle is None else torch.empty_like(shuffle),
                             "progress": torch.zeros((), device=self.device)}
         static = self._static
         if x.shape != static["x"].shape:
@@ -54,6 +57,8 @@ class GraphedTrainingStep:
         static["x"].copy_(x)
         if eps is not None:
             static["eps"].copy_(eps)
+        if shuffle is not None:
+            static["shuffle"].copy_(shuffle)
         static["progress"].fill_(progress)
         self.calls += 1
         if self.calls <= WARMUP_STEPS:
@@ -65,7 +70,7 @@ class GraphedTrainingStep:
 
     def _loss(self) -> LossTerms:
         s = self._static
-        return batch_loss(self.model, s["x"], s["eps"], s["progress"])
+        return batch_loss(self.model, s["x"], s["eps"], s["progress"], s["shuffle"])
 
     def _warmup_step(self) -> LossTerms:
         side = self.side_stream
@@ -73,7 +78,7 @@ class GraphedTrainingStep:
         with torch.cuda.stream(side):
             terms = self._loss()
             self.optimizer.zero_grad(set_to_none=True)
-            terms.loss.backward()
+            terms.to_minimise().backward()
             self.optimizer.step()
         torch.cuda.current_stream(self.device).wait_stream(side)
         return _detached(terms)
@@ -85,7 +90,7 @@ class GraphedTrainingStep:
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):
             terms = self._loss()
-            terms.loss.backward()
+            terms.to_minimise().backward()
             self.optimizer.step()
         self._outputs = _detached(terms)
 
@@ -99,4 +104,6 @@ def _detached(terms: LossTerms) -> LossTerms:
     storage, so the graph's outputs still update in place at each replay.
     """
     beta = terms.beta.detach() if isinstance(terms.beta, torch.Tensor) else terms.beta
-    return LossTerms(terms.loss.detach(), terms.nll.detach(), terms.kl.detach(), terms.kl_per_unit.detach(), beta)
+    tc, critic_loss = (None if t is None else t.detach() for t in (terms.tc, terms.critic_loss))
+    return LossTerms(terms.loss.detach(), terms.nll.detach(), terms.kl.detach(), terms.kl_per_unit.detach(), beta,
+                     tc, critic_loss)

@@ -24,6 +24,7 @@ from ..errors import BackendUnavailableError, CheckpointError, ConfigError, Data
 from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 from .graph_step import GraphedTrainingStep
 from .objectives import batch_loss
+from .tc_critic import CRITIC_BETAS, CRITIC_LR
 
 # The recipe (docs/recipe.md).
 DEFAULT_STEPS = 12_000
@@ -37,8 +38,9 @@ class TrainResult:
     """What :func:`train` returns: the trained model (also trained in place) and its log.
 
     log: one dict per logged interval: step, loss, recon (nll, nats/image), kl (total nats),
-    kl_per_unit (list of K floats, nats), beta (the KL weight in force); each averaged over
-    the steps since the previous entry.
+    kl_per_unit (list of K floats, nats), beta (the KL weight in force), and for a model with a
+    TC critic tc (its estimate of the units' total correlation, nats) and critic_loss; each
+    averaged over the steps since the previous entry.
     """
 
     model: torch.nn.Module
@@ -168,6 +170,16 @@ def channel_means(data: torch.Tensor, chunk: int = 4096) -> np.ndarray:
     return (total / (data.shape[0] * data.shape[2] * data.shape[3])).cpu().numpy()
 
 
+def _parameter_groups(model) -> list[dict]:
+    """Adam's parameter groups: the model's weights at the run's lr; a TC critic's at its own lr and betas."""
+    critic = getattr(model, "tc_critic", None)
+    if critic is None:
+        return [{"params": list(model.parameters())}]
+    own = {id(p) for p in critic.parameters()}
+    return [{"params": [p for p in model.parameters() if id(p) not in own]},
+            {"params": list(critic.parameters()), "lr": CRITIC_LR, "betas": CRITIC_BETAS}]
+
+
 @contextlib.contextmanager
 def _torch_threads(n: int | None):
     if n is None:
@@ -206,7 +218,8 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
     images: Stimuli, or uint8 [N, H, W, C] (or floats in [0, 1]) matching the model's image size.
     steps: total optimizer steps of the run (a resumed run continues up to this number).
     batch_size: images per step, drawn uniformly at random with replacement.
-    seed: fixes the initial weights (when ``init_weights``), the batches and the posterior noise.
+    seed: fixes the initial weights (when ``init_weights``), the batches, the posterior noise and
+        the TC critic's shuffles.
     checkpoint_dir: folder for checkpoints and log.jsonl; if it already holds a checkpoint of
         the same model and settings, training resumes from it (a finished run returns at once).
     device: "auto" (cuda if available), "cpu", "cuda" or a torch.device.
@@ -249,7 +262,7 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
     model.to(dev)
     # torch's fused Adam: one kernel per step instead of ~6 per parameter tensor (about 1.5 ms of a
     # 12 ms CPU step at batch 16); the same update up to float rounding
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=dev.type in ("cpu", "cuda"),
+    optimizer = torch.optim.Adam(_parameter_groups(model), lr=lr, fused=dev.type in ("cpu", "cuda"),
                                  capturable=cuda_graph)
     batch_gen = torch.Generator(device="cpu").manual_seed(batch_seed)
     noise_gen = torch.Generator(device=dev).manual_seed(noise_seed)
@@ -288,15 +301,16 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
                         rng={"batch": batch_gen.get_state(), "noise": noise_gen.get_state()}, training=training)
         _write_log(log_path, log)
 
-    def eager_step(x, eps, progress):
-        terms = batch_loss(model, x, eps, progress)
+    def eager_step(x, eps, progress, shuffle):
+        terms = batch_loss(model, x, eps, progress, shuffle)
         optimizer.zero_grad(set_to_none=True)
-        terms.loss.backward()
+        terms.to_minimise().backward()
         optimizer.step()
         return terms
 
     run_step = GraphedTrainingStep(model, optimizer) if cuda_graph else eager_step
     k = model.config["latent_dim"]
+    has_critic = getattr(model, "tc_critic", None) is not None
     sums = None
     n_sum = 0
     model.train()
@@ -308,18 +322,22 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
             x = as_float_pixels(data[idx])
             eps = None if model.deterministic else torch.randn(
                 (batch_size, k), generator=noise_gen, device=dev)
-            terms = run_step(x, eps, step / steps)
+            shuffle = torch.rand((batch_size, k), generator=noise_gen, device=dev) if has_critic else None
+            terms = run_step(x, eps, step / steps, shuffle)
 
-            values = torch.stack([terms.loss.detach(), terms.nll.detach(), terms.kl.detach()])
+            tracked = [terms.loss, terms.nll, terms.kl] + ([terms.tc, terms.critic_loss] if has_critic else [])
+            values = torch.stack([t.detach() for t in tracked])
             per_unit = terms.kl_per_unit.detach()
             sums = (values, per_unit) if sums is None else (sums[0] + values, sums[1] + per_unit)
             n_sum += 1
             done = step + 1
             if done % log_every == 0 or done == steps:
-                loss, recon, kl = (sums[0] / n_sum).tolist()
+                loss, recon, kl, *critic = (sums[0] / n_sum).tolist()
                 entry = {"step": done, "loss": loss, "recon": recon, "kl": kl,
                          "kl_per_unit": (sums[1] / n_sum).tolist(),
                          "beta": float(model.objective.beta_at(step / steps))}
+                if has_critic:
+                    entry["tc"], entry["critic_loss"] = critic
                 if not np.isfinite(loss):
                     raise FaceitError(f"training diverged at step {done} (loss {loss}); lower lr")
                 log.append(entry)

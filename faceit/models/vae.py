@@ -21,6 +21,7 @@ from .._validation import check_choice, check_positive_int
 from ..errors import ConfigError
 from . import ops
 from .objectives import FAMILIES, LIKELIHOODS, make_objective
+from .tc_critic import TotalCorrelationCritic
 
 ENCODER_CHANNELS = (32, 32, 64, 64)
 HIDDEN_UNITS = 256
@@ -34,6 +35,8 @@ DEFAULT_LIKELIHOOD = "gaussian"
 DEFAULT_SIGMA = 0.1
 DEFAULT_BETA_WARMUP = 0.2
 DEFAULT_STANDARDIZE_INPUT = True
+# FactorVAE's total-correlation penalty on top of β (Kim & Mnih 2018); the β-VAE family only
+DEFAULT_TC_WEIGHT = 40.0
 # Pixels whose sd over the training images is below this (in intensity units, about 5/255) are
 # divided by it instead: a pixel that never changes must not be amplified into noise.
 INPUT_SD_FLOOR = 0.02
@@ -64,13 +67,20 @@ class BetaVAE(nn.Module):
         a little (a backdrop's hue) then reaches the encoder as strongly as one that moves a few
         pixels a lot; without it the posterior noise drowns the first and its units collapse
         (docs/recipe.md). The decoder and the likelihood still work in raw pixels.
+    tc_weight: weight γ of FactorVAE's total-correlation penalty (Kim & Mnih 2018), added to the
+        loss as γ · ramp(t) · TC with the β warm-up's ramp; TC is estimated by a small critic
+        (:mod:`faceit.models.tc_critic`, the submodule ``tc_critic``) that :func:`train` trains
+        beside the model. None: the recipe's 40 for "beta_vae", 0 (no critic) for the other
+        families. 0 gives the plain β-VAE of Higgins et al. (2017). The AE has no posterior to
+        penalise and refuses a weight.
     """
 
     def __init__(self, latent_dim: int = DEFAULT_LATENT_DIM, beta: float = DEFAULT_BETA, image_size: int = 64,
                  likelihood: str = DEFAULT_LIKELIHOOD, *, sigma: float = DEFAULT_SIGMA,
                  beta_warmup: float = DEFAULT_BETA_WARMUP, family: str = "beta_vae",
                  capacity_max: float = 25.0, capacity_warmup: float = 0.8, gamma: float = 1000.0,
-                 channels: int = 3, standardize_input: bool = DEFAULT_STANDARDIZE_INPUT):
+                 channels: int = 3, standardize_input: bool = DEFAULT_STANDARDIZE_INPUT,
+                 tc_weight: float | None = None):
         super().__init__()
         latent_dim = check_positive_int(latent_dim, "latent_dim")
         image_size = check_positive_int(image_size, "image_size", minimum=16)
@@ -91,10 +101,19 @@ class BetaVAE(nn.Module):
             raise ConfigError(f"standardize_input must be True or False, got {standardize_input!r}")
         if family == "vae":
             beta = 1.0
+        if tc_weight is None:
+            tc_weight = DEFAULT_TC_WEIGHT if family == "beta_vae" else 0.0
+        if not isinstance(tc_weight, (int, float)) or isinstance(tc_weight, bool) or not math.isfinite(tc_weight) \
+                or tc_weight < 0:
+            raise ConfigError(f"tc_weight must be a finite number >= 0, got {tc_weight!r}")
+        if family == "ae" and tc_weight > 0:
+            raise ConfigError("tc_weight: the AE has no posterior noise, so no total correlation to penalise; "
+                              "use tc_weight=0 (or None)")
         self.config = dict(latent_dim=latent_dim, beta=float(beta), image_size=image_size, likelihood=likelihood,
                            sigma=float(sigma), beta_warmup=float(beta_warmup), family=family,
                            capacity_max=float(capacity_max), capacity_warmup=float(capacity_warmup),
-                           gamma=float(gamma), channels=channels, standardize_input=standardize_input)
+                           gamma=float(gamma), channels=channels, standardize_input=standardize_input,
+                           tc_weight=float(tc_weight))
         self.objective = make_objective(self.config)
         if standardize_input:
             # identity until train() sets them from the training images; saved in the state dict
@@ -113,6 +132,9 @@ class BetaVAE(nn.Module):
         rev = chans[::-1]
         self.decoder_convs = nn.ModuleList(
             nn.ConvTranspose2d(rev[i], rev[i + 1], KERNEL, STRIDE, PADDING) for i in range(len(ENCODER_CHANNELS)))
+        # trained beside the model on its own loss (train() gives it its own Adam settings); not part of the
+        # encoder or decoder
+        self.tc_critic = TotalCorrelationCritic(latent_dim) if tc_weight > 0 else None
 
     # -- properties -------------------------------------------------------------------------
     @property
@@ -147,8 +169,9 @@ class BetaVAE(nn.Module):
     @classmethod
     def from_config(cls, config: dict) -> "BetaVAE":
         """Rebuild an (untrained) model from ``model.config``."""
-        # configs written before the option existed describe models that saw raw pixels
-        config = {"standardize_input": False, **config}
+        # configs written before an option existed describe models trained without it: raw pixels
+        # into the encoder, no total-correlation penalty
+        config = {"standardize_input": False, "tc_weight": 0.0, **config}
         try:
             return cls(**config)
         except TypeError as exc:
@@ -157,7 +180,7 @@ class BetaVAE(nn.Module):
     def extra_repr(self) -> str:
         c = self.config
         return (f"family={c['family']}, latent_dim={c['latent_dim']}, beta={c['beta']:g}, image_size={c['image_size']}, "
-                f"likelihood={c['likelihood']}, sigma={c['sigma']:g}")
+                f"likelihood={c['likelihood']}, sigma={c['sigma']:g}, tc_weight={c['tc_weight']:g}")
 
     def set_input_statistics(self, mean: torch.Tensor, sd: torch.Tensor) -> None:
         """Set the encoder's input standardisation from the training images' per-pixel mean and

@@ -123,13 +123,21 @@ class ModelEntry:
     seed: int | None = None
 
 
+# The sweep's β = 1 member is the paper's VAE baseline: the plain objective, without the recipe's
+# total-correlation critic that the other β values train with.
+VAE_BASELINE = {"tc_weight": 0.0}
+
+
 def train_autoencoders(config: RunConfig, images, root) -> list[Path]:
     """Train (or resume, or skip when finished) the run's β-VAE sweep and AEs into ``root``."""
     from ..models import sweep
 
     m = config.models
     kwargs = {"latent_dim": m.latent_dim}
-    entries = sweep(images, root, betas=m.betas, seeds=m.seeds, steps=m.steps, model_kwargs=kwargs)
+    entries = []
+    for betas, extra in (([b for b in m.betas if b != 1.0], {}), ([b for b in m.betas if b == 1.0], VAE_BASELINE)):
+        if betas:
+            entries += sweep(images, root, betas=betas, seeds=m.seeds, steps=m.steps, model_kwargs={**kwargs, **extra})
     if m.ae:
         entries += sweep(images, root, seeds=m.seeds, steps=m.steps, family="ae", model_kwargs=kwargs)
     return [Path(e.path) for e in entries]
