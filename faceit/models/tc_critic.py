@@ -5,8 +5,8 @@ units share with each other. A small critic learns to tell a batch of codes z [B
 q(z)) from the same batch with each unit shuffled across the batch independently (drawn from
 prod_j q(z_j)). At its optimum the critic's logit is log q(z) / prod_j q(z_j), so the mean logit
 over a batch of codes estimates the TC in nats (the density-ratio trick), and its gradient with
-respect to z pushes the units apart. The critic never sees images: it costs about 0.4 ms of a
-CPU step at batch 16 (docs/recipe.md).
+respect to z pushes the units apart. The critic never sees images; on the CPU it adds about 1 ms
+(one thread, batch 16, forward and backward) to a training step of 8-12 ms.
 
 The model adds ``tc_weight · ramp(t) · TC`` to its loss with the critic's weights held fixed;
 the critic minimises its own logistic loss with the codes held fixed. One backward pass of the
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.func import functional_call
 from torch.nn import functional as F
 
 CRITIC_HIDDEN = 256
@@ -32,12 +31,18 @@ class TotalCorrelationCritic(nn.Module):
 
     def __init__(self, latent_dim: int, hidden: int = CRITIC_HIDDEN):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(latent_dim, hidden), nn.LeakyReLU(CRITIC_SLOPE),
-                                 nn.Linear(hidden, hidden), nn.LeakyReLU(CRITIC_SLOPE),
-                                 nn.Linear(hidden, 1))
+        self.layers = nn.ModuleList([nn.Linear(latent_dim, hidden), nn.Linear(hidden, hidden), nn.Linear(hidden, 1)])
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z).squeeze(-1)
+    def forward(self, z: torch.Tensor, frozen: bool = False) -> torch.Tensor:
+        """frozen: use detached weights, so that gradients reach ``z`` and not the critic."""
+        h = z
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            weight, bias = (layer.weight.detach(), layer.bias.detach()) if frozen else (layer.weight, layer.bias)
+            h = F.linear(h, weight, bias)
+            if i < last:
+                h = F.leaky_relu(h, CRITIC_SLOPE)
+        return h.squeeze(-1)
 
 
 def shuffle_units(z: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
@@ -53,8 +58,9 @@ def critic_terms(critic: TotalCorrelationCritic, z: torch.Tensor, keys: torch.Te
     critic_loss: the critic's logistic loss (codes labelled 1, shuffled codes 0), differentiable
     in the critic's weights only.
     """
-    frozen = {name: p.detach() for name, p in critic.named_parameters()}
-    tc = functional_call(critic, frozen, (z,)).mean()
+    tc = critic(z, frozen=True).mean()
     codes = z.detach()
-    critic_loss = F.softplus(-critic(codes)).mean() + F.softplus(critic(shuffle_units(codes, keys))).mean()
+    logits = critic(torch.cat([codes, shuffle_units(codes, keys)]))  # one pass for both labels: a CPU step
+    batch = codes.shape[0]                                            # is bound by per-call overhead
+    critic_loss = F.softplus(-logits[:batch]).mean() + F.softplus(logits[batch:]).mean()
     return tc, critic_loss
