@@ -2,7 +2,7 @@
 
 Judged against the ground truth of the synthetic world by MIG (faceit.compare.mig) on held-out
 faces of the pairs8 world at 32x32, both models trained with the whole recipe (12,000 steps at
-batch 16, about 2 minutes each on the 2-core machine). There three β-VAE seeds gave 0.34-0.37 and
+batch 16, about 2 minutes each on the 2-core machine). There three β-VAE seeds gave 0.30-0.41 and
 the AE 0.02 (benchmarks/bench_recipe.py, docs/recipe.md), so the margin asked here leaves room for seeds.
 """
 
