@@ -72,7 +72,8 @@ def main(argv=None) -> None:
         scores.append(score)
         seconds.append(secs)
         emit("recipe", model="beta_vae", seed=seed, steps=args.steps, threads=args.threads, device=args.device,
-             tc_weight=model.config["tc_weight"], mig=round(score, 3), informative_units=informative, train_seconds=round(secs, 1),
+             tc_weight=model.config["tc_weight"], mig=round(score, 3), informative_units=informative,
+             train_seconds=round(secs, 1),
              steps_per_s=round(args.steps / secs, 1), mig_per_factor=per_factor)
     ae_score = None
     if not args.no_ae:

@@ -30,7 +30,8 @@ from faceit.compare import mig
 from faceit.models import encode, load_model, save_checkpoint
 from faceit.models.checkpoint import read_checkpoint_info
 from faceit.pipeline.demo import DEMO, demo_config
-from faceit.pipeline.stages import BUILTIN_CHECKPOINTS, VAE_BASELINE, synthetic_training_images, train_autoencoders
+from faceit.pipeline.stages import (BUILTIN_CHECKPOINTS, sweep_model_kwargs, synthetic_training_images,
+                                    train_autoencoders)
 from faceit.stimuli import synthetic_faces
 
 
@@ -51,9 +52,8 @@ def _train_share(work: str, worker: int, n_workers: int) -> None:
     jobs = [("beta_vae", beta, seed) for beta in m.betas for seed in m.seeds]
     jobs += [("ae", 1.0, seed) for seed in m.seeds] if m.ae else []
     for family, beta, seed in jobs[worker::n_workers]:
-        extra = VAE_BASELINE if family == "beta_vae" and beta == 1.0 else {}
         sweep(images, work, betas=[beta], seeds=[seed], steps=m.steps, family=family,
-              model_kwargs={"latent_dim": m.latent_dim, **extra}, train_kwargs={"num_threads": 1}, progress=False)
+              model_kwargs=sweep_model_kwargs(m, family, beta), train_kwargs={"num_threads": 1}, progress=False)
         print(f"worker {worker}: {family} beta={beta:g} seed={seed} done", flush=True)
 
 

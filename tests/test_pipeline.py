@@ -192,3 +192,18 @@ cv = 3
     pca = next(r for r in rows if r["model"] == "pca")
     # responses were stored in reverse order: aligning them by id must restore the tuning
     assert float(pca["matched_r"]) > 0.5  # about 0.69 aligned, 0.23 if the order were left reversed
+
+
+def test_a_trained_sweep_keeps_the_beta_one_member_a_plain_vae(tmp_path):
+    # the recipe's TC critic for β > 1; the paper's VAE baseline (β = 1) and the AE without one
+    from faceit.models import load_model
+    from faceit.models.vae import DEFAULT_TC_WEIGHT
+    from faceit.pipeline.config import config_from_dict
+    from faceit.pipeline.stages import train_autoencoders
+    from faceit.stimuli import synthetic_faces
+
+    config = config_from_dict({"models": {"checkpoints": "train", "betas": [1.0, 4.0], "seeds": [0], "steps": 2,
+                                          "latent_dim": 3, "ae": True}})
+    folders = train_autoencoders(config, synthetic_faces(32, seed=0, size=32, world="pairs8").images, tmp_path)
+    weights = {p.name: load_model(p).config["tc_weight"] for p in folders}
+    assert weights == {"beta_vae-beta1-seed0": 0.0, "beta_vae-beta4-seed0": DEFAULT_TC_WEIGHT, "ae-seed0": 0.0}

@@ -123,9 +123,16 @@ class ModelEntry:
     seed: int | None = None
 
 
-# The sweep's β = 1 member is the paper's VAE baseline: the plain objective, without the recipe's
-# total-correlation critic that the other β values train with.
-VAE_BASELINE = {"tc_weight": 0.0}
+def sweep_model_kwargs(models, family: str = "beta_vae", beta: float = 1.0) -> dict:
+    """The BetaVAE arguments of one model of the run's sweep (``models``: the run's ``models`` section).
+
+    The β = 1 member is the paper's VAE baseline: the plain objective, without the recipe's
+    total-correlation critic that the other β values train with.
+    """
+    kwargs = {"latent_dim": models.latent_dim}
+    if family == "beta_vae" and beta == 1.0:
+        kwargs["tc_weight"] = 0.0
+    return kwargs
 
 
 def train_autoencoders(config: RunConfig, images, root) -> list[Path]:
@@ -133,13 +140,13 @@ def train_autoencoders(config: RunConfig, images, root) -> list[Path]:
     from ..models import sweep
 
     m = config.models
-    kwargs = {"latent_dim": m.latent_dim}
     entries = []
-    for betas, extra in (([b for b in m.betas if b != 1.0], {}), ([b for b in m.betas if b == 1.0], VAE_BASELINE)):
-        if betas:
-            entries += sweep(images, root, betas=betas, seeds=m.seeds, steps=m.steps, model_kwargs={**kwargs, **extra})
+    for beta in m.betas:
+        entries += sweep(images, root, betas=[beta], seeds=m.seeds, steps=m.steps,
+                         model_kwargs=sweep_model_kwargs(m, beta=beta))
     if m.ae:
-        entries += sweep(images, root, seeds=m.seeds, steps=m.steps, family="ae", model_kwargs=kwargs)
+        entries += sweep(images, root, seeds=m.seeds, steps=m.steps, family="ae",
+                         model_kwargs=sweep_model_kwargs(m, family="ae"))
     return [Path(e.path) for e in entries]
 
 
