@@ -89,8 +89,11 @@ class BetaVAE(nn.Module):
             raise ConfigError(f"image_size must be a multiple of 16 (four stride-2 layers), got {image_size}")
         check_choice(likelihood, "likelihood", LIKELIHOODS)
         check_choice(family, "family", FAMILIES)
+        if tc_weight is None:
+            tc_weight = DEFAULT_TC_WEIGHT if family == "beta_vae" else 0.0
         for name, value in (("beta", beta), ("sigma", sigma), ("beta_warmup", beta_warmup),
-                            ("capacity_max", capacity_max), ("capacity_warmup", capacity_warmup), ("gamma", gamma)):
+                            ("capacity_max", capacity_max), ("capacity_warmup", capacity_warmup), ("gamma", gamma),
+                            ("tc_weight", tc_weight)):
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
                 raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
         if sigma <= 0:
@@ -101,11 +104,6 @@ class BetaVAE(nn.Module):
             raise ConfigError(f"standardize_input must be True or False, got {standardize_input!r}")
         if family == "vae":
             beta = 1.0
-        if tc_weight is None:
-            tc_weight = DEFAULT_TC_WEIGHT if family == "beta_vae" else 0.0
-        if not isinstance(tc_weight, (int, float)) or isinstance(tc_weight, bool) or not math.isfinite(tc_weight) \
-                or tc_weight < 0:
-            raise ConfigError(f"tc_weight must be a finite number >= 0, got {tc_weight!r}")
         if family == "ae" and tc_weight > 0:
             raise ConfigError("tc_weight: the AE has no posterior noise, so no total correlation to penalise; "
                               "use tc_weight=0 (or None)")
