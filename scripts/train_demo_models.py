@@ -10,7 +10,7 @@ model on fresh synthetic faces, timings and the faceit version.
 
 ``--workers N`` trains in N processes of one thread each, models dealt out in turn (on a 2-core
 machine two one-thread processes are about twice as fast as one two-thread process); the
-shipped models were made with ``--workers 2``: 12 models of 12,000 steps (batch 16) in 15 minutes.
+shipped models were made with ``--workers 2``: 12 models of 9,000 steps (batch 16) in 16.5 minutes.
 """
 
 from __future__ import annotations

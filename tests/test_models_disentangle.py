@@ -1,9 +1,10 @@
 """Training works: a β-VAE's units recover the synthetic factors better than an AE's trained the same way.
 
 Judged against the ground truth of the synthetic world by MIG (faceit.compare.mig) on held-out
-faces of the pairs8 world at 32x32, both models trained with the whole recipe (12,000 steps at
-batch 16, about 2 minutes each on the 2-core machine). There three β-VAE seeds gave 0.30-0.41 and
-the AE 0.02 (benchmarks/bench_recipe.py, docs/recipe.md), so the margin asked here leaves room for seeds.
+faces of the pairs8 world at 32x32, both models trained with the whole recipe (9,000 steps at
+batch 16, 1.5-2.5 minutes each on the 2-core machine as its speed moves). There three β-VAE seeds
+gave 0.30-0.46 and the AE 0.03 (benchmarks/bench_recipe.py, docs/recipe.md), so the margin asked
+here leaves room for seeds.
 """
 
 import pytest

@@ -27,7 +27,7 @@ from .objectives import batch_loss
 from .tc_critic import CRITIC_BETAS, CRITIC_LR
 
 # The recipe (docs/recipe.md).
-DEFAULT_STEPS = 12_000
+DEFAULT_STEPS = 9_000
 DEFAULT_LR = 2e-3
 DEFAULT_BATCH_SIZE = 16
 LOG_NAME = "log.jsonl"

@@ -58,7 +58,7 @@ class ModelsConfig:
     seeds: list = field(default_factory=lambda: [0, 1, 2])
     # = faceit.models.train.DEFAULT_STEPS; not imported, so that loading a config never imports torch
     # (tests/test_pipeline.py checks the two agree)
-    steps: int = 12000
+    steps: int = 9000
     latent_dim: int = 10
     ae: bool = True
     baselines: list = field(default_factory=lambda: ["pca", "ica", "aam", "classifier"])

@@ -20,7 +20,7 @@ DEMO = {
                 "n_stimuli": 1_062, "n_test": 62, "seed": 0},
     "responses": {"source": "simulated", "populations": ["axis", "mixed"], "n_neurons": 159, "n_trials": 10,
                   "seed": 0},
-    "models": {"checkpoints": "builtin", "betas": [1.0, 4.0, 8.0, 12.0, 16.0], "seeds": [0, 1], "steps": 12000,
+    "models": {"checkpoints": "builtin", "betas": [1.0, 4.0, 8.0, 12.0, 16.0], "seeds": [0, 1], "steps": 9000,
                "latent_dim": 10, "ae": True, "baselines": ["pca", "ica", "aam", "classifier"],
                "baseline_units": 10, "baseline_train_images": 3000, "classifier_epochs": 6},
     "analysis": {"alpha": 0.01, "n_rotations": 10, "n_permutations": 1000, "subset_repeats": 20,
