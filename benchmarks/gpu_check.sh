@@ -13,7 +13,7 @@
 # one stuck stage cannot eat the others. Logs and JSON lines go to $OUT (a temporary folder
 # unless set): build.log, tests.txt (every pytest stage), bench_train.jsonl, kernels.jsonl
 # (bench_kernels, profile_step, tune_conv, tune_linear), bench_permutation.jsonl, stderr.log, and with
-# GPU_CHECK_RECIPE=1 recipe.jsonl: the β-VAE recipe at 32x32 trained on the GPU, 12,000 steps for
+# GPU_CHECK_RECIPE=1 recipe.jsonl: the β-VAE recipe at 32x32 trained on the GPU, its 9,000 steps for
 # seeds 0-3 and 48,000 for seeds 0-1 (bench_recipe.py --device cuda; docs/recipe.md asks what many more
 # steps buy). That adds a few minutes: pair it with GPU_CHECK_TUNE=0 to stay inside 10.
 # Exit status: non-zero if any test fails or a benchmark fails to run; the JSON lines say whether
@@ -85,7 +85,7 @@ if [ "${GPU_CHECK_TUNE:-1}" = 1 ]; then  # GPU_CHECK_TUNE=0 skips the tile sweep
   stage "tune_linear (tile sizes against cuBLAS)" kernels.jsonl "$PY" benchmarks/tune_linear.py
 fi
 if [ "${GPU_CHECK_RECIPE:-0}" = 1 ]; then
-  stage "the recipe on the GPU, 12,000 steps" recipe.jsonl \
+  stage "the recipe on the GPU, its 9,000 steps" recipe.jsonl \
     "$PY" benchmarks/bench_recipe.py --device cuda --seeds 0 1 2 3 --no-ae
   stage "the recipe on the GPU, 48,000 steps" recipe.jsonl \
     "$PY" benchmarks/bench_recipe.py --device cuda --steps 48000 --seeds 0 1 --no-ae
