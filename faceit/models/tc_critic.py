@@ -6,7 +6,8 @@ q(z)) from the same batch with each unit shuffled across the batch independently
 prod_j q(z_j)). At its optimum the critic's logit is log q(z) / prod_j q(z_j), so the mean logit
 over a batch of codes estimates the TC in nats (the density-ratio trick), and its gradient with
 respect to z pushes the units apart. The critic never sees images; on the CPU it adds 1-2 ms to a
-training step of 7.5-10 ms (batch 16), nearly all of it torch's per-call overhead.
+training step of 8.5-11 ms (batch 16, two threads): about 0.85 ms on its own, a third of it
+matrix products and the rest torch's per-call overhead (docs/recipe.md, "Speed").
 
 The model adds ``tc_weight · ramp(t) · TC`` to its loss with the critic's weights held fixed;
 the critic minimises its own logistic loss with the codes held fixed. One backward pass of the
@@ -60,7 +61,7 @@ def critic_terms(critic: TotalCorrelationCritic, z: torch.Tensor, keys: torch.Te
     """
     tc = critic(z, frozen=True).mean()
     codes = z.detach()
-    logits = critic(torch.cat([codes, shuffle_units(codes, keys)]))  # one pass for both labels: a CPU step
-    batch = codes.shape[0]                                            # is bound by per-call overhead
+    logits = critic(torch.cat([codes, shuffle_units(codes, keys)]))  # one pass for both labels: half the
+    batch = codes.shape[0]                                            # per-call overhead of two
     critic_loss = F.softplus(-logits[:batch]).mean() + F.softplus(logits[batch:]).mean()
     return tc, critic_loss

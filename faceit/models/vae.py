@@ -22,6 +22,7 @@ from ..errors import ConfigError
 from . import ops
 from .objectives import FAMILIES, LIKELIHOODS, make_objective
 from .tc_critic import TotalCorrelationCritic
+from .train import DEFAULT_STEPS
 
 ENCODER_CHANNELS = (32, 32, 64, 64)
 HIDDEN_UNITS = 256
@@ -33,9 +34,10 @@ DEFAULT_LATENT_DIM = 10
 DEFAULT_BETA = 12.0
 DEFAULT_LIKELIHOOD = "gaussian"
 DEFAULT_SIGMA = 0.1
-# β (and the TC weight) rise over the first 2,400 of the recipe's 9,000 steps: the warm-up the
-# recipe was found with at 12,000 steps (20%), whose first 9,000 steps these are (docs/recipe.md)
-DEFAULT_BETA_WARMUP = 2400 / 9000
+# β (and the TC weight) rise over the first 2,400 steps, the warm-up the recipe was found with
+# (20% of 12,000 steps): a default run of DEFAULT_STEPS is the first part of that run (docs/recipe.md)
+BETA_WARMUP_STEPS = 2400
+DEFAULT_BETA_WARMUP = BETA_WARMUP_STEPS / DEFAULT_STEPS
 DEFAULT_STANDARDIZE_INPUT = True
 # FactorVAE's total-correlation penalty on top of β (Kim & Mnih 2018); the β-VAE family only
 DEFAULT_TC_WEIGHT = 40.0
