@@ -126,7 +126,7 @@ def lasso_gram(gram, xty, alpha: float, n_samples: int, *, yty=None, max_iter: i
         raise ConfigError(f"alpha must be a finite number >= 0, got {alpha!r}")
     n_samples = check_positive_int(n_samples, "n_samples")
     max_iter = check_positive_int(max_iter, "max_iter")
-    if not (math.isfinite(tol) and tol >= 0):
+    if not (isinstance(tol, (int, float, np.floating, np.integer)) and math.isfinite(tol) and tol >= 0):
         raise ConfigError(f"tol must be a finite number >= 0, got {tol!r}")
     try:
         batch_shape = np.broadcast_shapes(gram.shape[:-2], xty.shape[:-2])

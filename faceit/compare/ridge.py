@@ -199,11 +199,16 @@ def _noise_ceiling(rates, noise_ceiling, n_neurons: int):
     if noise_ceiling is None:
         if getattr(rates, "trials", None) is None:
             return None
-        if hasattr(rates, "noise_ceiling"):  # a faceit.neural.Responses
-            noise_ceiling = rates.noise_ceiling()
-        else:
-            from ..neural import noise_ceiling as compute_ceiling  # imported only when trials exist
-            noise_ceiling = compute_ceiling(rates.trials)
+        try:
+            if hasattr(rates, "noise_ceiling"):  # a faceit.neural.Responses
+                noise_ceiling = rates.noise_ceiling()
+            else:
+                from ..neural import noise_ceiling as compute_ceiling  # imported only when trials exist
+                noise_ceiling = compute_ceiling(rates.trials)
+        except DataError as exc:  # e.g. a stimulus shown once: R^2 is still defined, its ceiling is not
+            warnings.warn(f"explained_variance: no noise ceiling from the trials ({exc}); R^2 is not corrected",
+                          stacklevel=3)
+            return None
     ceiling = as_real_array(noise_ceiling, "noise_ceiling", ndim=1)
     if np.isinf(ceiling).any():
         raise DataError("noise_ceiling: contains inf; expected Spearman-Brown reliabilities (NaN = undefined)")
@@ -219,7 +224,8 @@ def explained_variance(units, rates, cv=5, alphas=DEFAULT_ALPHAS, *, seed=0, noi
     units: array or Representation (informative units); rates: array or Responses. Both are
     z-scored per column. cv: number of folds (shuffled with ``seed``) or fold labels [N].
     noise_ceiling: per-neuron r_sb [M]; by default taken from ``rates.trials`` through
-    faceit.neural.noise_ceiling when rates carries trials.
+    faceit.neural.noise_ceiling when rates carries trials (with a warning and no correction when
+    the trials cannot give one, e.g. a stimulus recorded once).
     """
     data = paired(units, rates)
     n_neurons = np.asarray(rates.rates if hasattr(rates, "rates") else rates).shape[1]

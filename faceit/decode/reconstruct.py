@@ -80,15 +80,19 @@ def reconstruct(model, stimuli_train, rates_train, stimuli_test, rates_test, mat
 
     model: a fitted faceit model (BetaVAE / AE / VAE, or a baseline with ``transform``;
     PCA, ICA and AAM render through their inverse transform). stimuli_* : Stimuli or images
-    [N, H, W, 3]; rates_* : [N, N_neurons] arrays or Responses over the same stimuli.
+    [N, H, W, 3]; rates_* : [N, N_neurons] arrays over the same stimuli in the same order, or
+    Responses, which are lined up with Stimuli by stimulus id (and rates_test with rates_train
+    by neuron id).
     The matching (default: match_units on the training stimuli) and the per-pair regressions
     see only the training stimuli; the held-out ones are only encoded (for the true units) and scored.
     """
     model = as_model(model)
     train = model.transform(stimuli_train)
     true = model.transform(stimuli_test)
-    rates_train_arr = rate_matrix(rates_train, "rates_train")
-    rates_test_arr = rate_matrix(rates_test, "rates_test")
+    if hasattr(rates_train, "neuron_ids") and hasattr(rates_test, "subset"):
+        rates_test = _by_id(lambda: rates_test.subset(neuron_ids=rates_train.neuron_ids), "rates_test")
+    rates_train_arr = rate_matrix(_aligned(rates_train, stimuli_train, "rates_train"), "rates_train")
+    rates_test_arr = rate_matrix(_aligned(rates_test, stimuli_test, "rates_test"), "rates_test")
     check_same_rows(train.units, "stimuli_train", rates_train_arr, "rates_train")
     check_same_rows(true.units, "stimuli_test", rates_test_arr, "rates_test")
     if rates_test_arr.shape[1] != rates_train_arr.shape[1]:
@@ -121,6 +125,20 @@ def reconstruct(model, stimuli_train, rates_train, stimuli_test, rates_test, mat
     return Reconstruction(name=name or getattr(model, "name", "model"), images=images, decoded=decoded,
                           true=true.units, cosine_distance=own, identification_accuracy=identified,
                           pixel_mse=pixel_mse, n_neurons=len(matching), matching=matching)
+
+
+def _aligned(rates, stimuli, name: str):
+    """Responses reordered to the rows of a Stimuli by stimulus id; anything else as it is (rows in order)."""
+    if hasattr(rates, "align_to") and hasattr(stimuli, "ids"):
+        return _by_id(lambda: rates.align_to(stimuli), name)
+    return rates
+
+
+def _by_id(select, name: str):
+    try:
+        return select()
+    except DataError as exc:
+        raise DataError(f"{name}: {exc} (pass {name}.rates to pair rows by position instead)") from None
 
 
 def compare_models(reconstructions: dict, reference: str) -> list[dict]:

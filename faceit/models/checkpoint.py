@@ -133,9 +133,15 @@ def _read_index(directory: Path) -> dict:
     if index.get("version") != VERSION:
         raise CheckpointError(f"{path}: checkpoint version {index.get('version')} is not supported "
                               f"(this faceit reads version {VERSION})")
-    for key in ("step", "config", "weights", "weights_sha256", "optimizer_state", "optimizer_state_sha256"):
+    for key, kind in (("step", int), ("config", dict), ("weights", str), ("weights_sha256", str),
+                      ("optimizer_state", str), ("optimizer_state_sha256", str)):
         if key not in index:
             raise CheckpointError(f"{path}: checkpoint index lacks {key!r}")
+        if not isinstance(index[key], kind) or isinstance(index[key], bool):
+            raise CheckpointError(f"{path}: checkpoint index field {key!r} should be a {kind.__name__}, "
+                                  f"got {index[key]!r}")
+    if index["step"] < 0:
+        raise CheckpointError(f"{path}: checkpoint index has a negative step {index['step']}")
     return index
 
 
@@ -179,10 +185,13 @@ def load_model(directory, device="cpu"):
     """The model saved in ``directory`` (a training or sweep folder), in eval mode, on ``device``."""
     from .vae import BetaVAE
 
-    ckpt = load_checkpoint(directory)
-    model = BetaVAE.from_config(ckpt.config)
+    # only the weights: the optimizer and generator states matter for resuming, not for using the model
+    directory = Path(directory)
+    index = _read_index(directory)
+    weights = _read_verified(directory, index["weights"], index["weights_sha256"])
+    model = BetaVAE.from_config(index["config"])
     try:
-        model.load_state_dict(ckpt.weights)
+        model.load_state_dict(weights)
     except RuntimeError as exc:
         raise CheckpointError(f"{directory}: weights do not fit the stored config ({exc})") from None
     return model.to(device).eval()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._validation import as_matrix, as_real_array, check_finite
+from .._validation import as_matrix, as_real_array, check_finite, check_positive_int
 from ..errors import ConfigError, DataError
 from ..representation import Representation
 from .train import as_float_pixels, images_to_tensor
@@ -24,6 +24,7 @@ def _check_model(model) -> None:
 def encode_arrays(model, images, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Posterior means and log-variances, float64 [N, K] each, of ``images`` (as in :func:`train`)."""
     _check_model(model)
+    batch_size = check_positive_int(batch_size, "batch_size")
     data = images_to_tensor(images, model)
     dev = _device_of(model)
     was_training = model.training
@@ -60,6 +61,7 @@ def encode(model, images, batch_size: int = 256, name: str | None = None) -> Rep
 def decode(model, latents, batch_size: int = 256) -> np.ndarray:
     """Render latent vectors [N, K] with the decoder: float32 images [N, H, W, C] in [0, 1]."""
     _check_model(model)
+    batch_size = check_positive_int(batch_size, "batch_size")
     z = as_matrix(latents, "latents")
     k = model.config["latent_dim"]
     if z.shape[1] != k:
@@ -89,6 +91,9 @@ def traversals(model, base, units=None, values=None) -> np.ndarray:
     base_arr = np.asarray(base)
     if base_arr.ndim == 1 and base_arr.shape[0] == k and base_arr.dtype.kind != "u":
         z0 = check_finite(as_real_array(base_arr, "base", ndim=1), "base")
+    elif base_arr.ndim not in (3, 4):
+        raise DataError(f"base: expected a latent vector of length {k} or one image [H, W, C], got shape "
+                        f"{base_arr.shape}")
     else:
         if base_arr.ndim == 3:
             base_arr = base_arr[None]

@@ -7,6 +7,7 @@ every model and is rewritten (atomically) after each one.
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -44,9 +45,13 @@ class SweepEntry:
         return load_model(self.path, device=device)
 
 
+#: families whose objective has no β: a sweep over them varies only the seed
+NO_BETA = ("ae", "capacity")
+
+
 def model_folder(family: str, beta: float, seed: int) -> str:
     """The folder name of one sweep model, e.g. ``beta_vae-beta8-seed0`` (``ae-seed0`` for the AE)."""
-    if family == "ae":
+    if family in NO_BETA:
         return f"ae-seed{seed}"
     return f"{family}-beta{beta:g}-seed{seed}"
 
@@ -59,14 +64,15 @@ def sweep(images, out_dir, betas=(1.0, 2.0, 4.0, 8.0, 16.0), seeds=(0, 1, 2), st
     images: as for :func:`~faceit.models.train`; the model's image_size and channels are taken
     from them unless given in ``model_kwargs`` (other BetaVAE arguments: latent_dim, likelihood,
     sigma, beta_warmup, ...). train_kwargs: further :func:`train` arguments (batch_size, lr,
-    device, checkpoint_every, ...). For family "ae" β is meaningless and only the seeds count;
-    for "vae" β is 1. Returns one :class:`SweepEntry` per model, in order.
+    device, checkpoint_every, ...). For families "ae" and "capacity" β is unused (the capacity
+    objective's weight is ``gamma`` in model_kwargs) and only the seeds count; for "vae" β is 1.
+    Returns one :class:`SweepEntry` per model, in order.
     """
     check_choice(family, "family", FAMILIES)
     steps = check_positive_int(steps, "steps")
     betas = [float(b) for b in np.atleast_1d(np.asarray(betas, dtype=float))]
-    if family in ("ae", "vae"):
-        betas = [0.0 if family == "ae" else 1.0]
+    if family in NO_BETA or family == "vae":
+        betas = [1.0 if family == "vae" else 0.0]
     if not betas or any(not math.isfinite(b) or b < 0 for b in betas):
         raise ConfigError(f"betas must be finite numbers >= 0, got {betas}")
     seeds = [check_positive_int(s, "seeds", minimum=0) for s in np.atleast_1d(seeds).tolist()]
@@ -77,16 +83,24 @@ def sweep(images, out_dir, betas=(1.0, 2.0, 4.0, 8.0, 16.0), seeds=(0, 1, 2), st
     for reserved in ("beta", "family"):
         if reserved in model_kwargs:
             raise ConfigError(f"model_kwargs must not set {reserved!r}; pass it to sweep()")
-    for reserved in ("seed", "steps", "checkpoint_dir"):
+    for reserved in ("seed", "steps", "checkpoint_dir", "progress"):
         if reserved in train_kwargs:
             raise ConfigError(f"train_kwargs must not set {reserved!r}; sweep() sets it per model")
+    takes = set(inspect.signature(train).parameters) - {"model", "images"}
+    unknown = sorted(set(train_kwargs) - takes)
+    if unknown:
+        raise ConfigError(f"train_kwargs: train() takes no argument(s) {unknown}; it takes {sorted(takes)}")
 
     shape = np.shape(images.images if hasattr(images, "images") else images)
     if len(shape) in (3, 4):
         model_kwargs.setdefault("image_size", shape[1])
         model_kwargs.setdefault("channels", shape[3] if len(shape) == 4 else 1)
     # Validate the images once, before any model is trained.
-    images_to_tensor(images, BetaVAE(family=family, **model_kwargs))
+    try:
+        probe = BetaVAE(family=family, **model_kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"model_kwargs: not BetaVAE arguments ({exc})") from None
+    images_to_tensor(images, probe)
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,6 +194,18 @@ def _torch_threads(n: int | None):
         torch.set_num_threads(old)
 
 
+def _checked_folder(checkpoint_dir) -> Path:
+    """The checkpoint folder, created now so that a bad path fails before training, not at the first checkpoint."""
+    folder = Path(checkpoint_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"checkpoint_dir {folder}: cannot be used as a folder ({exc.strerror or exc})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"checkpoint_dir {folder}: not writable")
+    return folder
+
+
 def _read_log(path: Path, upto_step: int) -> list:
     if not path.exists():
         return []
@@ -224,7 +237,8 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
         the same model and settings, training resumes from it (a finished run returns at once).
     device: "auto" (cuda if available), "cpu", "cuda" or a torch.device.
     lr: Adam learning rate. checkpoint_every: steps between checkpoints (default steps // 10,
-        at least 100); the final step is always checkpointed. log_every: steps per log entry.
+        at least 100, rounded up to a multiple of log_every); the final step is always
+        checkpointed. log_every: steps per log entry (and an entry at every checkpoint).
     init_weights: re-draw the initial weights from ``seed``, with the output bias at the images' mean
         colour and (``standardize_input`` models) the encoder's input statistics from ``images``
         (False keeps the model's weights and statistics, e.g. to fine-tune). num_threads: torch CPU threads
@@ -239,8 +253,9 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
     log_every = check_positive_int(log_every, "log_every")
     if not (isinstance(lr, (int, float)) and np.isfinite(lr) and lr > 0):
         raise ConfigError(f"lr must be a positive number, got {lr!r}")
-    checkpoint_every = (max(100, steps // 10) if checkpoint_every is None
-                        else check_positive_int(checkpoint_every, "checkpoint_every"))
+    if checkpoint_every is None:  # a tenth of the run, on a log step so no log entry straddles a resume
+        checkpoint_every = -(-max(100, steps // 10) // log_every) * log_every
+    checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
     if not hasattr(model, "config") or not hasattr(model, "objective"):
         raise ConfigError("model must be a faceit.models.BetaVAE (or AE/VAE)")
     dev = resolve_device(device)
@@ -255,8 +270,8 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
 
     init_seed, batch_seed, noise_seed = _seeds(seed)
     training = {"batch_size": batch_size, "seed": seed, "lr": float(lr), "steps": steps, "optimizer": "adam",
-                "n_images": n_images}
-    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+                "n_images": n_images, "device": dev.type}
+    ckpt_dir = _checked_folder(checkpoint_dir) if checkpoint_dir is not None else None
     log_path = ckpt_dir / LOG_NAME if ckpt_dir is not None else None
 
     model.to(dev)
@@ -278,11 +293,20 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
                 raise CheckpointError(f"{ckpt_dir}: holds a run with {key}={ckpt.training.get(key)!r}, "
                                       f"not {training[key]!r}; use another checkpoint_dir to start afresh")
         model.load_state_dict(ckpt.weights)
-        if ckpt.optimizer is not None:
-            optimizer.load_state_dict(ckpt.optimizer)
-        batch_gen.set_state(ckpt.rng["batch"])
-        noise_gen.set_state(ckpt.rng["noise"].to("cpu"))
         start = ckpt.step
+        if start < steps:  # what only a continued run needs
+            trained_on = ckpt.training.get("device")
+            try:
+                if trained_on not in (None, dev.type):
+                    raise RuntimeError
+                if ckpt.optimizer is not None:
+                    optimizer.load_state_dict(ckpt.optimizer)
+                batch_gen.set_state(ckpt.rng["batch"])
+                noise_gen.set_state(ckpt.rng["noise"].to("cpu"))
+            except RuntimeError:
+                raise CheckpointError(f"{ckpt_dir}: its optimizer and random-generator states do not fit a run on "
+                                      f"{dev.type} (trained on {trained_on or 'an unrecorded device'}); continue it on "
+                                      "the kind of device it was trained on") from None
         log = _read_log(log_path, start)
     elif init_weights:
         initialize_weights(model, init_seed, mean_pixel=channel_means(data))
@@ -297,9 +321,11 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
     def checkpoint(step):
         if ckpt_dir is None:
             return
+        # the log first: a run killed between the two resumes from the previous checkpoint, whose
+        # log entries _read_log keeps; the other way round would lose the entries in between
+        _write_log(log_path, log)
         save_checkpoint(ckpt_dir, model, step, optimizer=optimizer,
                         rng={"batch": batch_gen.get_state(), "noise": noise_gen.get_state()}, training=training)
-        _write_log(log_path, log)
 
     def eager_step(x, eps, progress, shuffle):
         terms = batch_loss(model, x, eps, progress, shuffle)
@@ -331,7 +357,9 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
             sums = (values, per_unit) if sums is None else (sums[0] + values, sums[1] + per_unit)
             n_sum += 1
             done = step + 1
-            if done % log_every == 0 or done == steps:
+            at_checkpoint = done % checkpoint_every == 0 or done == steps
+            # an entry at every checkpoint too, so that a resumed run logs exactly what an unbroken one does
+            if done % log_every == 0 or at_checkpoint:
                 loss, recon, kl, *critic = (sums[0] / n_sum).tolist()
                 entry = {"step": done, "loss": loss, "recon": recon, "kl": kl,
                          "kl_per_unit": (sums[1] / n_sum).tolist(),
@@ -343,7 +371,7 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
                 log.append(entry)
                 sums, n_sum = None, 0
                 bar.set_postfix(loss=f"{loss:.1f}", kl=f"{kl:.1f}", refresh=False)
-            if done % checkpoint_every == 0 or done == steps:
+            if at_checkpoint:
                 checkpoint(done)
             bar.update(1)
     result.seconds = time.perf_counter() - t0

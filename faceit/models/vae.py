@@ -58,7 +58,9 @@ class BetaVAE(nn.Module):
         (decoder outputs logits).
     sigma: standard deviation of the Gaussian likelihood, in units of pixel intensity [0, 1].
         Only ``2 sigma^2 beta`` matters for what is learned.
-    beta_warmup: fraction of training over which β rises linearly from 0 (0 = no warm-up).
+    beta_warmup: fraction of training over which β rises linearly from 0 (0 = no warm-up). None:
+        the recipe's ``DEFAULT_BETA_WARMUP`` (2,400 of 9,000 steps) for "beta_vae" and "capacity",
+        0 for the paper's baselines "vae" and "ae".
     family: "beta_vae" (default), "capacity" (Burgess et al. 2018: gamma |KL - C(t)|),
         "vae" (β = 1) or "ae" (deterministic encoder, no KL term).
     capacity_max, capacity_warmup, gamma: the capacity schedule (family="capacity"): the target
@@ -81,7 +83,7 @@ class BetaVAE(nn.Module):
 
     def __init__(self, latent_dim: int = DEFAULT_LATENT_DIM, beta: float = DEFAULT_BETA, image_size: int = 64,
                  likelihood: str = DEFAULT_LIKELIHOOD, *, sigma: float = DEFAULT_SIGMA,
-                 beta_warmup: float = DEFAULT_BETA_WARMUP, family: str = "beta_vae",
+                 beta_warmup: float | None = None, family: str = "beta_vae",
                  capacity_max: float = 25.0, capacity_warmup: float = 0.8, gamma: float = 1000.0,
                  channels: int = 3, standardize_input: bool = DEFAULT_STANDARDIZE_INPUT,
                  tc_weight: float | None = None):
@@ -95,6 +97,8 @@ class BetaVAE(nn.Module):
         check_choice(family, "family", FAMILIES)
         if tc_weight is None:
             tc_weight = DEFAULT_TC_WEIGHT if family == "beta_vae" else 0.0
+        if beta_warmup is None:
+            beta_warmup = DEFAULT_BETA_WARMUP if family in ("beta_vae", "capacity") else 0.0
         for name, value in (("beta", beta), ("sigma", sigma), ("beta_warmup", beta_warmup),
                             ("capacity_max", capacity_max), ("capacity_warmup", capacity_warmup), ("gamma", gamma),
                             ("tc_weight", tc_weight)):
@@ -243,11 +247,10 @@ class BetaVAE(nn.Module):
 def AE(latent_dim: int = DEFAULT_LATENT_DIM, image_size: int = 64, likelihood: str = DEFAULT_LIKELIHOOD,
        **kwargs) -> BetaVAE:
     """The paper's AE baseline: the same architecture, deterministic encoder, no KL term."""
-    return BetaVAE(latent_dim, 0.0, image_size, likelihood, family="ae", beta_warmup=0.0, **kwargs)
+    return BetaVAE(latent_dim, 0.0, image_size, likelihood, family="ae", **kwargs)
 
 
 def VAE(latent_dim: int = DEFAULT_LATENT_DIM, image_size: int = 64, likelihood: str = DEFAULT_LIKELIHOOD,
         **kwargs) -> BetaVAE:
     """The paper's VAE baseline: the same architecture and objective with β = 1."""
-    kwargs.setdefault("beta_warmup", 0.0)
     return BetaVAE(latent_dim, 1.0, image_size, likelihood, family="vae", **kwargs)

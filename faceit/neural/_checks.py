@@ -69,8 +69,14 @@ def _refuse(name, arr):
 
 
 def index_of(ids: np.ndarray, wanted, what: str) -> np.ndarray:
-    """Positions of ``wanted`` ids inside ``ids``, in the order given; DataError naming any missing."""
+    """Positions of ``wanted`` ids inside ``ids``, in the order given; DataError naming any missing.
+
+    Integer ids and all-digit string ids compare by value: image files ``001.png`` ... (ids
+    "001", ...) find the responses to stimuli 1, ... of a .mat or .csv file.
+    """
     wanted = as_ids(wanted, None, f"requested {what} ids")
+    if (wanted.dtype.kind == "U") != (ids.dtype.kind == "U"):
+        ids, wanted = _comparable(ids, what), _comparable(wanted, f"requested {what}")
     position = {key: i for i, key in enumerate(ids.tolist())}
     missing = [key for key in wanted.tolist() if key not in position]
     if missing:
@@ -81,6 +87,17 @@ def index_of(ids: np.ndarray, wanted, what: str) -> np.ndarray:
         raise DataError(f"{len(missing)} of {wanted.size} requested {what} ids are not in the responses, "
                         f"e.g. {missing[:5]}; the responses have {what} ids such as {ids[:5].tolist()}{hint}")
     return np.fromiter((position[key] for key in wanted.tolist()), dtype=np.int64, count=wanted.size)
+
+
+def _comparable(ids: np.ndarray, what: str) -> np.ndarray:
+    """Integer ids as they are; string ids as integers when every one is a run of ASCII digits."""
+    if ids.dtype.kind != "U" or not all(key.isascii() and key.isdigit() for key in ids.tolist()):
+        return ids
+    values = ids.astype(np.int64)
+    if np.unique(values).size < values.size:
+        raise DataError(f"{what} ids {ids[:5].tolist()}... name the same number twice (e.g. '1' and '01'); "
+                        "they cannot be matched to integer ids")
+    return values
 
 
 def check_trials(trials, name: str = "trials") -> np.ndarray:

@@ -154,8 +154,11 @@ def _choose(fields: dict, keys: dict | None) -> dict:
             if found:
                 chosen[field] = found[0]
     if "rates" not in chosen and "trials" not in chosen:
-        candidates = [name for name, value in fields.items()
-                      if getattr(value, "ndim", 0) in (2, 3) and np.dtype(value.dtype).kind in "biuf"]
+        candidates = [name for name, value in fields.items() if name not in chosen.values()
+                      and getattr(value, "ndim", 0) in (2, 3) and np.dtype(value.dtype).kind in "biuf"]
+        # MATLAB stores vectors and scalars as 2-D: prefer arrays that are matrices in every dimension
+        matrices = [name for name in candidates if min(fields[name].shape) > 1]
+        candidates = matrices or candidates
         if not candidates:
             raise DataError(f"has no array named 'rates' or 'trials' and no other 2-D or 3-D numeric array "
                             f"(it holds {sorted(fields)})")
@@ -302,7 +305,7 @@ class _Hdf5Variable:
     """A dataset read in numpy's (C) order; byte strings decoded."""
 
     def __init__(self, dataset):
-        self.dataset, self.ndim, self.dtype = dataset, dataset.ndim, dataset.dtype
+        self.dataset, self.ndim, self.shape, self.dtype = dataset, dataset.ndim, dataset.shape, dataset.dtype
 
     def __call__(self) -> np.ndarray:
         value = self.dataset[()]
@@ -315,7 +318,7 @@ class _Mat73Variable:
     """A MATLAB v7.3 variable: stored column-major (axes reversed), chars as uint16, cells as references."""
 
     def __init__(self, dataset, fh):
-        self.dataset, self.fh, self.ndim = dataset, fh, dataset.ndim
+        self.dataset, self.fh, self.ndim, self.shape = dataset, fh, dataset.ndim, dataset.shape
         self.matlab_class = _attr(dataset, "MATLAB_class")
         self.dtype = np.dtype(object) if self.matlab_class in ("char", "cell") else dataset.dtype
 

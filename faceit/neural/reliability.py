@@ -3,9 +3,11 @@
 For each random split, every stimulus's recorded trials are shuffled and dealt into two
 halves of equal size ``h = n_recorded // 2`` (an odd trial out is left out of that split);
 the half-means of each neuron are correlated over stimuli (Pearson r). The mean r over
-splits is corrected to the reliability of a mean over twice as many trials,
-``r_sb = 2r / (1 + r)``: the fraction of the variance of the trial-averaged rates that is
-stimulus-driven, and so the ceiling on any model's R^2 for that neuron.
+splits is corrected to the reliability of the mean over all ``n_recorded`` trials,
+``r_sb = k r / (1 + (k - 1) r)`` with ``k = n_recorded / h``: ``2r / (1 + r)`` for an even
+number of trials (design 4.4), ``3r / (1 + 2r)`` for three. That is the fraction of the variance
+of the trial-averaged rates that is stimulus-driven, and so the ceiling on any model's R^2 for
+that neuron.
 """
 
 from __future__ import annotations
@@ -113,10 +115,13 @@ def noise_ceiling(trials, n_splits: int = 100, seed: int = 0) -> np.ndarray:
     """Per-neuron split-half reliability ``r_sb`` float [N], Spearman-Brown corrected.
 
     trials: float [S, N, T] (NaN = repeat not recorded, at least 2 recorded per stimulus and
-    neuron). ``r_sb = 2 r / (1 + r)`` with ``r`` the mean split-half Pearson r over ``n_splits``
-    random splits (see :func:`split_half_correlations`). Values near 1: reliable neuron; near or
-    below 0: no stimulus-driven signal. Neurons whose half-means are constant get NaN and a warning.
+    neuron). ``r_sb = k r / (1 + (k - 1) r)`` with ``r`` the mean split-half Pearson r over
+    ``n_splits`` random splits (see :func:`split_half_correlations`) and ``k`` the number of
+    recorded trials over the number in a half (2 for an even count; averaged over stimuli where
+    counts differ). Values near 1: reliable neuron; near or below 0: no stimulus-driven signal.
+    Neurons whose half-means are constant get NaN and a warning.
     """
+    trials = check_trials(trials)
     r = split_half_correlations(trials, n_splits=n_splits, seed=seed)
     undefined = np.isnan(r).all(axis=0)
     if undefined.any():
@@ -125,4 +130,5 @@ def noise_ceiling(trials, n_splits: int = 100, seed: int = 0) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mean_r = np.nanmean(r, axis=0)
-    return spearman_brown(mean_r)
+    n_recorded = np.isfinite(trials).sum(axis=2)
+    return spearman_brown(mean_r, factor=(n_recorded / (n_recorded // 2)).mean(axis=0))

@@ -11,6 +11,7 @@ change the result.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from .._validation import check_choice, check_positive_int
 from ..compare._inputs import paired
 from ..compare.alignment import METHODS as ALIGNMENT_METHODS
 from ..compare.alignment import _check_alpha as check_alpha
+from ..compare.ridge import DEFAULT_ALPHAS
 from ..errors import CheckpointError, ConfigError
 from . import shuffles
 from .backends import get_backend
@@ -81,22 +83,53 @@ def _chunk_size(chunk_size, null, itemsize: int) -> int:
 
 
 def _fingerprint(data, statistic: str, seed: int, n_permutations: int, dtype: str, options: dict) -> str:
+    """A digest of everything that fixes the null: the data, the settings and every option's value
+    (the defaults filled in, so that spelling a default out resumes the same run)."""
     digest = hashlib.sha256()
     for arr in (data.units, data.rates):
-        digest.update(str(arr.shape).encode())
-        digest.update(np.ascontiguousarray(arr).tobytes())
-    digest.update(json.dumps([statistic, seed, n_permutations, dtype, options], sort_keys=True, default=str).encode())
+        _digest_value(digest, arr)
+    digest.update(json.dumps([statistic, seed, n_permutations, dtype]).encode())
+    cls, _ = _NULLS[statistic]
+    for key, value in sorted({**_option_defaults(cls), **options}.items()):
+        digest.update(key.encode())
+        _digest_value(digest, DEFAULT_ALPHAS if key == "alphas" and value is None else value)
     return digest.hexdigest()
+
+
+def _option_defaults(cls) -> dict:
+    """The keyword-only options of a null's constructor and their defaults."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    return {p.name: p.default for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def _digest_value(digest, value) -> None:
+    """Feed a value's full content to ``digest``: numbers and arrays by dtype, shape and bytes, others by repr."""
+    arr = np.asarray(value) if not isinstance(value, str) else None
+    if arr is not None and arr.dtype.kind in "biuf":
+        # a scalar by its value (alpha=1 and alpha=1.0 are one setting), an array by its exact content
+        arr = np.ascontiguousarray(arr, dtype=np.float64 if arr.ndim == 0 else None)
+        digest.update(f"{arr.dtype.str}{arr.shape}".encode())
+        digest.update(arr.tobytes())
+    else:
+        digest.update(repr(value).encode())
 
 
 def _load_checkpoint(path: Path, fingerprint: str, keys) -> tuple[int, dict]:
     try:
         with np.load(path, allow_pickle=False) as saved:
+            if "fingerprint" not in saved:
+                raise CheckpointError(f"checkpoint {path}: is not a faceit permutation checkpoint (it holds "
+                                      f"{sorted(saved.files)[:5]}); choose another path")
             stored = str(saved["fingerprint"])
             done = int(saved["n_done"])
             arrays = {key: saved[key].copy() for key in keys}
+    except CheckpointError:
+        raise
     except Exception as exc:
-        raise CheckpointError(f"checkpoint {path}: cannot be read ({exc}); delete it to start over") from None
+        if not path.is_file():
+            raise CheckpointError(f"checkpoint {path}: is not a file; give the path of a .npz file") from None
+        raise CheckpointError(f"checkpoint {path}: cannot be read as a faceit permutation checkpoint ({exc}); "
+                              "if it is one, it is damaged: delete it to start over") from None
     if stored != fingerprint:
         raise CheckpointError(f"checkpoint {path}: belongs to another run (different data, statistic, seed, "
                               "n_permutations, dtype or options); delete it or choose another path")

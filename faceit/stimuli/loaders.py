@@ -89,6 +89,23 @@ def _fit(image, size: int) -> np.ndarray:
     return np.asarray(out, dtype=np.uint8)
 
 
+_GREY_16_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+def _eight_bit(image, file: Path):
+    """16-bit greyscale (PIL modes I;16, I) scaled to 8 bits, which PIL's convert("RGB") would clip at 255."""
+    from PIL import Image
+
+    if image.mode == "F":
+        raise DataError(f"{file}: floating-point pixels (PIL mode F); save the image with 8- or 16-bit pixels")
+    if image.mode not in _GREY_16_BIT:
+        return image
+    values = np.asarray(image).astype(np.int64)
+    if values.min() < 0 or values.max() > 65535:
+        raise DataError(f"{file}: integer pixels outside 0-65535 (PIL mode {image.mode}); save it as 8- or 16-bit")
+    return Image.fromarray(((values * 255 + 32767) // 65535).astype(np.uint8), mode="L")
+
+
 def _read_image(file: Path, size: int) -> tuple[np.ndarray, tuple[int, int, int]]:
     """Decode one image file to uint8 [size, size, 3] and its crop box (left, top, side) in the
     file's own pixels; DataError names the file if it cannot."""
@@ -101,7 +118,7 @@ def _read_image(file: Path, size: int) -> tuple[np.ndarray, tuple[int, int, int]
             box = _crop_box(*im.size)
             im.draft("RGB", (size, size))  # JPEG: decode at a reduced scale that is still >= size
             im.load()
-            return _fit(im, size), box
+            return _fit(_eight_bit(im, file), size), box
     except DataError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:

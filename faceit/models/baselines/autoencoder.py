@@ -8,6 +8,7 @@ A thin adapter over :class:`faceit.models.BetaVAE` configurations and
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -18,28 +19,34 @@ from ...errors import CheckpointError, ConfigError, DataError
 from ...representation import Representation
 from .base import Baseline
 
-FAMILIES = ("ae", "vae", "beta_vae")
+FAMILIES = ("ae", "vae", "beta_vae", "capacity")
 
 
 class Autoencoder(Baseline):
     """A trained AE / VAE / β-VAE as a baseline. units [N, latent_dim]: posterior means.
 
     ``model_kwargs`` go to :class:`faceit.models.BetaVAE` (e.g. ``beta``, ``likelihood``,
-    ``sigma``); ``steps``, ``batch_size``, ``lr``, ``seed``, ``device`` to
-    :func:`faceit.models.train`. The image size is taken from the stimuli at ``fit``.
+    ``sigma``; the family's defaults otherwise, the recipe's for "beta_vae"); ``steps``,
+    ``batch_size``, ``lr``, ``seed``, ``device`` to :func:`faceit.models.train` (None: train's
+    defaults, the recipe's). The image size is taken from the stimuli at ``fit``.
     """
 
     has_decoder = True
 
-    def __init__(self, family: str = "ae", latent_dim: int = 10, steps: int = 6000, batch_size: int = 64,
-                 lr: float = 1e-3, seed: int = 0, device: str = "auto", model_kwargs: dict | None = None,
+    def __init__(self, family: str = "ae", latent_dim: int = 10, steps: int | None = None,
+                 batch_size: int | None = None, lr: float | None = None, seed: int = 0, device: str = "auto", model_kwargs: dict | None = None,
                  progress: bool = True, name: str | None = None):
         check_choice(family, "family", FAMILIES)
         self.family = family
         super().__init__(name or family)
         self.latent_dim = check_positive_int(latent_dim, "latent_dim")
-        self.steps = check_positive_int(steps, "steps")
-        self.batch_size = check_positive_int(batch_size, "batch_size")
+        from ..train import DEFAULT_BATCH_SIZE, DEFAULT_LR, DEFAULT_STEPS
+
+        self.steps = check_positive_int(DEFAULT_STEPS if steps is None else steps, "steps")
+        self.batch_size = check_positive_int(DEFAULT_BATCH_SIZE if batch_size is None else batch_size, "batch_size")
+        lr = DEFAULT_LR if lr is None else lr
+        if not (isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr) and lr > 0):
+            raise ConfigError(f"lr must be a positive number, got {lr!r}")
         self.lr = float(lr)
         self.seed = check_positive_int(seed, "seed", minimum=0)
         self.device = device
@@ -78,7 +85,8 @@ class Autoencoder(Baseline):
         h, w, c = image_shape
         if h != w:
             raise DataError(f"stimuli: the {self.family} takes square images, got {h}x{w}")
-        kwargs = {"beta": 1.0 if self.family == "vae" else 0.0, "beta_warmup": 0.0, **self.model_kwargs}
+        # the family's own defaults (BetaVAE's recipe for "beta_vae"), except that the AE has no β
+        kwargs = {"beta": 0.0, **self.model_kwargs} if self.family == "ae" else dict(self.model_kwargs)
         return BetaVAE(self.latent_dim, image_size=h, family=self.family, channels=c, **kwargs)
 
     def _fit(self, stimuli, images):

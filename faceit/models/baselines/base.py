@@ -179,10 +179,13 @@ class Baseline(abc.ABC):
         return self.fit(stimuli, **kwargs).transform(stimuli, **kwargs)
 
     def inverse_transform(self, units) -> np.ndarray:
-        """Render images float32 [N, H, W, C] in [0, 1] from units [N, n_units]."""
+        """Render images float32 [N, H, W, C] in [0, 1] from units [N, n_units] (or the Representation
+        that ``transform`` returns)."""
         if not self.has_decoder:
             raise ConfigError(f"{type(self).__name__} has no decoder: it cannot render images from units")
         self._require_fitted()
+        if isinstance(units, Representation):
+            units = units.units
         units = as_real_array(units, "units", ndim=(1, 2))
         units = check_finite(units[None, :] if units.ndim == 1 else units, "units")
         if units.shape[1] != self.n_units_:

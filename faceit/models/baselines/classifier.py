@@ -103,6 +103,9 @@ class IdentityClassifier(Baseline):
         self.features = features
         self.hidden = check_positive_int(hidden, "hidden")
         self.n_pca = check_positive_int(n_pca, "n_pca")
+        if features == "pca" and backbone is None and self.n_pca > self.hidden:
+            raise ConfigError(f"n_pca={self.n_pca} is more than the {self.hidden} penultimate units (hidden) "
+                              "it would summarise")
         self.epochs = check_positive_int(epochs, "epochs")
         self.batch_size = check_positive_int(batch_size, "batch_size")
         self.lr, self.weight_decay = float(lr), float(weight_decay)

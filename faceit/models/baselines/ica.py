@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from ..._validation import check_positive_int
+from ...errors import ConfigError
 from .pca import LinearPixelBaseline, fit_pca
 
 
@@ -24,7 +28,9 @@ class ICA(LinearPixelBaseline):
     def __init__(self, n_units: int = 50, seed: int = 0, max_iter: int = 300, tol: float = 1e-4,
                  name: str | None = None):
         super().__init__(n_units=n_units, seed=seed, name=name)
-        self.max_iter = int(max_iter)
+        self.max_iter = check_positive_int(max_iter, "max_iter")
+        if not (isinstance(tol, (int, float)) and not isinstance(tol, bool) and math.isfinite(tol) and tol > 0):
+            raise ConfigError(f"tol must be a positive number, got {tol!r}")
         self.tol = float(tol)
 
     def get_config(self) -> dict:
