@@ -148,3 +148,16 @@ def test_bad_input(rng):
     folds = RidgeFolds.fit(x, cv=3)
     with pytest.raises(DataError, match="y: expected"):
         folds.products(y[:-1])
+
+
+def test_a_stimulus_recorded_once_leaves_r2_uncorrected_with_a_warning(rng):
+    from faceit.neural import Responses
+
+    units = rng.standard_normal((60, 3))
+    trials = (units @ rng.standard_normal((3, 4)))[:, :, None] + rng.standard_normal((60, 4, 4))
+    trials[5, :, 1:] = np.nan  # one stimulus shown once
+    responses = Responses.from_trials(trials)
+    with pytest.warns(UserWarning, match="no noise ceiling"):
+        ev = explained_variance(units, responses)
+    assert ev.r2_ceiling_corrected is None and ev.noise_ceiling is None
+    np.testing.assert_allclose(ev.r2, explained_variance(units, responses.rates).r2)

@@ -7,7 +7,7 @@ import scipy.stats
 from faceit.compare import Matching, match_units
 from faceit.decode import compare_models, decode_units, reconstruct, save_reconstruction_grid
 from faceit.errors import DataError
-from faceit.neural import simulate_population
+from faceit.neural import Responses, simulate_population
 from faceit.representation import Representation
 
 
@@ -106,18 +106,55 @@ def test_pca_renders_reconstructions_and_grid(tmp_path):
     assert path.stat().st_size > 1000
 
 
-def test_compare_models_is_one_sided_welch(rng):
-    class Rec:
-        def __init__(self, d):
-            self.cosine_distance = d
-            self.median_cosine_distance = float(np.median(d))
+def test_compare_models_tests_classes_over_their_models(rng):
+    """Each model is one observation (design 4.7): Welch over models, one-sample t against a one-model class."""
+    beta_vae, ae, pca = rng.normal(0.5, 0.1, 12), rng.normal(0.6, 0.1, 4), 0.58
+    rows = {r["model"]: r for r in compare_models({"beta_vae": beta_vae, "ae": ae, "pca": [pca]}, "beta_vae")}
+    welch = scipy.stats.ttest_ind(beta_vae, ae, equal_var=False, alternative="less")
+    assert rows["ae"]["test"] == "welch" and (rows["ae"]["n_reference"], rows["ae"]["n_model"]) == (12, 4)
+    assert rows["ae"]["t"] == pytest.approx(welch.statistic) and rows["ae"]["p_value"] == pytest.approx(welch.pvalue)
+    one = scipy.stats.ttest_1samp(beta_vae, pca, alternative="less")
+    assert rows["pca"]["test"] == "one-sample" and rows["pca"]["df"] == 11
+    assert rows["pca"]["t"] == pytest.approx(one.statistic) and rows["pca"]["p_value"] == pytest.approx(one.pvalue)
+    assert rows["pca"]["model_median"] == pca and rows["pca"]["reference_median"] == pytest.approx(np.median(beta_vae))
+    with pytest.raises(DataError, match="at least 2"):
+        compare_models({"beta_vae": [0.4], "ae": ae}, "beta_vae")
 
-    recs = {"beta_vae": Rec(rng.normal(0.5, 0.1, 62)), "ae": Rec(rng.normal(0.6, 0.2, 62))}
-    (row,) = compare_models(recs, reference="beta_vae")
-    ref = scipy.stats.ttest_ind(recs["beta_vae"].cosine_distance, recs["ae"].cosine_distance,
-                                equal_var=False, alternative="less")
-    assert row["model"] == "ae"
-    assert row["t"] == pytest.approx(ref.statistic) and row["p_value"] == pytest.approx(ref.pvalue)
+
+def test_compare_models_takes_reconstructions_by_their_median():
+    recs = []
+    for seed in (0, 1):
+        model, train, test, r_train, r_test = world("axis", seed=seed)
+        recs.append(reconstruct(model, train, r_train, test, r_test))
+    model, train, test, r_train, r_test = world("axis")
+    worse = reconstruct(model, train, r_train, test, r_test[::-1])  # responses to other faces
+    (row,) = compare_models({"a": recs, "b": worse}, "a")
+    assert row["reference_median"] == pytest.approx(np.median([r.median_cosine_distance for r in recs]))
+    assert row["model_median"] == worse.median_cosine_distance and row["p_value"] < 0.05
+
+
+class IdStimuli(dict):
+    """Stimuli with ids, as a Stimuli object carries them."""
+
+    def __init__(self, ids):
+        super().__init__(ids=ids)
+        self.ids = np.asarray(ids)
+
+
+def test_responses_are_lined_up_with_the_stimuli_by_id():
+    """Responses (with ids) in any row order, even all stimuli at once, give the by-position result."""
+    model, train, test, r_train, r_test = world("axis")
+    by_position = reconstruct(model, train, r_train, test, r_test)
+    rng = np.random.default_rng(1)
+    ids = train["ids"] + test["ids"]
+    order = rng.permutation(len(ids))
+    every = Responses(np.vstack([r_train, r_test])[order], stimulus_ids=np.asarray(ids)[order])
+    by_id = reconstruct(model, IdStimuli(train["ids"]), every, IdStimuli(test["ids"]), every)
+    np.testing.assert_allclose(by_id.cosine_distance, by_position.cosine_distance)
+    assert by_id.identification_accuracy == by_position.identification_accuracy
+    missing_one = every.subset(stimulus_ids=ids[:-1])
+    with pytest.raises(DataError, match="rates_test.*pass rates_test.rates"):
+        reconstruct(model, IdStimuli(train["ids"]), missing_one, IdStimuli(test["ids"]), missing_one)
 
 
 def test_bad_input_names_the_argument(rng):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from faceit.errors import CheckpointError, ConfigError
-from faceit.models import AE, BetaVAE, load_checkpoint, load_model, sweep, train
+from faceit.models import AE, VAE, BetaVAE, load_checkpoint, load_model, sweep, train
 from faceit.stimuli import synthetic_faces
 
 train_module = sys.modules["faceit.models.train"]  # the module; faceit.models.train is the function
@@ -67,10 +67,11 @@ class Killed(Exception):
     """Stands in for the process dying: raised in the middle of a step, nothing is cleaned up."""
 
 
-@pytest.mark.parametrize("family", ["beta_vae", "ae"])
-def test_kill_and_resume_gives_bitwise_the_uninterrupted_run(faces, tmp_path, monkeypatch, family):
+@pytest.mark.parametrize("family, every", [("beta_vae", 10), ("ae", 10), ("beta_vae", 12)])
+def test_kill_and_resume_gives_bitwise_the_uninterrupted_run(faces, tmp_path, monkeypatch, family, every):
+    """every=12 is not a multiple of log_every=5: the log entry at the checkpoint keeps the logs equal."""
     make = (lambda: AE(latent_dim=6, image_size=32)) if family == "ae" else small_model
-    steps, every = 40, 10
+    steps = 40
     full = make()
     full_result = train(full, faces, steps, batch_size=16, seed=3, checkpoint_dir=tmp_path / "full",
                         checkpoint_every=every, log_every=5, progress=False)
@@ -89,12 +90,12 @@ def test_kill_and_resume_gives_bitwise_the_uninterrupted_run(faces, tmp_path, mo
         train(make(), faces, steps, batch_size=16, seed=3, checkpoint_dir=tmp_path / "cut",
               checkpoint_every=every, log_every=5, progress=False)
     monkeypatch.setattr(train_module, "batch_loss", real_batch_loss)
-    assert load_checkpoint(tmp_path / "cut").step == 20
+    assert load_checkpoint(tmp_path / "cut").step == 25 // every * every
 
     resumed = make()
     result = train(resumed, faces, steps, batch_size=16, seed=3, checkpoint_dir=tmp_path / "cut",
                    checkpoint_every=every, log_every=5, progress=False)
-    assert result.steps_run == 20
+    assert result.steps_run == steps - 25 // every * every
     assert_same_weights(weights(full), weights(resumed))
     assert result.log == full_result.log
     assert_same_weights(weights(load_model(tmp_path / "cut")), weights(full))
@@ -225,3 +226,71 @@ def test_graphed_step_refuses_a_model_off_the_gpu():
     model = small_model()
     with pytest.raises(ConfigError, match="CUDA device"):
         GraphedTrainingStep(model, torch.optim.Adam(model.parameters()))
+
+
+def test_a_kill_between_log_and_checkpoint_loses_no_log_entry(faces, tmp_path, monkeypatch):
+    kwargs = dict(batch_size=8, seed=1, checkpoint_every=10, log_every=5, progress=False)
+    full = train(small_model(), faces, 30, checkpoint_dir=tmp_path / "full", **kwargs)
+    real_save = train_module.save_checkpoint
+
+    def dies_before_the_second_checkpoint(directory, model, step, **kw):
+        if step == 20:
+            raise Killed
+        return real_save(directory, model, step, **kw)
+
+    monkeypatch.setattr(train_module, "save_checkpoint", dies_before_the_second_checkpoint)
+    with pytest.raises(Killed):
+        train(small_model(), faces, 30, checkpoint_dir=tmp_path / "cut", **kwargs)
+    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
+    resumed = train(small_model(), faces, 30, checkpoint_dir=tmp_path / "cut", **kwargs)
+    assert resumed.steps_run == 20
+    assert resumed.log == full.log
+    on_disk = [json.loads(line) for line in (tmp_path / "cut" / "log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in on_disk] == [5, 10, 15, 20, 25, 30]
+
+
+def test_a_bad_checkpoint_dir_fails_before_training(faces, tmp_path, monkeypatch):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    monkeypatch.setattr(train_module, "batch_loss", lambda *a, **k: pytest.fail("trained before the check"))
+    with pytest.raises(ConfigError, match="checkpoint_dir"):
+        train(small_model(), faces, 10, batch_size=8, checkpoint_dir=a_file, progress=False)
+
+
+def test_a_run_from_another_kind_of_device_is_not_continued_here(faces, tmp_path):
+    train(small_model(), faces, 10, batch_size=8, checkpoint_dir=tmp_path, progress=False)
+    index_path = tmp_path / "checkpoint.json"
+    index = json.loads(index_path.read_text())
+    assert index["training"]["device"] == "cpu"
+    index["training"]["device"] = "cuda"
+    index_path.write_text(json.dumps(index))
+    finished = train(small_model(), faces, 10, batch_size=8, checkpoint_dir=tmp_path, progress=False)
+    assert finished.steps_run == 0  # a finished run loads anywhere
+    with pytest.raises(CheckpointError, match="trained on cuda"):
+        train(small_model(), faces, 20, batch_size=8, checkpoint_dir=tmp_path, progress=False)
+
+
+def test_load_model_needs_only_the_weights(faces, tmp_path):
+    model = small_model()
+    train(model, faces, 10, batch_size=8, checkpoint_dir=tmp_path, progress=False)
+    (tmp_path / "ckpt-00000010.state.safetensors").unlink()
+    assert_same_weights(weights(load_model(tmp_path)), weights(model))
+    with pytest.raises(CheckpointError, match="state.safetensors"):
+        load_checkpoint(tmp_path)  # what a resume reads still needs it
+
+
+def test_sweep_of_capacity_models_ignores_beta_and_checks_its_arguments(faces, tmp_path):
+    entries = sweep(faces, tmp_path, betas=[1.0, 4.0], seeds=[0], steps=2, family="capacity",
+                    model_kwargs={"latent_dim": 3}, train_kwargs={"batch_size": 4}, progress=False)
+    assert [(e.family, e.seed) for e in entries] == [("capacity", 0)]
+    assert (tmp_path / "capacity-seed0" / "checkpoint.json").exists()
+    with pytest.raises(ConfigError, match="batchsize"):
+        sweep(faces, tmp_path / "x", steps=2, train_kwargs={"batchsize": 4}, progress=False)
+    with pytest.raises(ConfigError, match="model_kwargs"):
+        sweep(faces, tmp_path / "x", steps=2, model_kwargs={"latentdim": 4}, progress=False)
+
+
+def test_every_way_of_making_the_vae_baseline_gives_one_objective():
+    made = [VAE(latent_dim=4, image_size=32), BetaVAE(4, image_size=32, family="vae")]
+    assert made[0].config == made[1].config
+    assert made[0].config["beta_warmup"] == 0.0 and made[0].config["beta"] == 1.0

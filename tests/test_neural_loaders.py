@@ -340,3 +340,12 @@ def test_options_that_do_not_apply(tmp_path):
         load_responses(tmp_path / "r.nwb", keys={"rates": "x"})
     with pytest.raises(ConfigError, match="window"):
         load_responses(tmp_path / "r.nwb", window=(0.3, 0.1))
+
+
+def test_mat_vectors_and_scalars_beside_the_matrix_are_not_candidates(data, tmp_path):
+    """MATLAB stores every vector and scalar as 2-D: the one real matrix is the responses."""
+    ids = np.arange(1, data["rates"].shape[0] + 1)
+    scipy.io.savemat(tmp_path / "r.mat", {"psth": data["rates"], "bin_ms": 10.0, "stimulus_ids": ids.astype(float)})
+    resp = load_responses(tmp_path / "r.mat")
+    np.testing.assert_allclose(resp.rates, data["rates"])
+    assert resp.stimulus_ids.tolist() == ids.tolist()

@@ -143,3 +143,14 @@ def test_float32_trials_give_the_float64_result(rng):
     trials = rng.poisson(rng.gamma(2, 4, size=(50, 6, 1)), size=(50, 6, 6)) / 0.25
     np.testing.assert_allclose(noise_ceiling(trials.astype(np.float32), n_splits=10),
                                noise_ceiling(trials, n_splits=10), rtol=1e-5)
+
+
+@pytest.mark.parametrize("n_trials", [2, 3, 5])
+def test_the_ceiling_is_the_reliability_of_the_mean_over_all_trials(n_trials):
+    """Ground truth: signal variance 1 and trial noise variance 2.25 give a T-trial mean whose
+    stimulus-driven share of variance is 1 / (1 + 2.25 / T), for odd T as for even."""
+    rng = np.random.default_rng(n_trials)
+    signal = rng.standard_normal((400, 150))
+    trials = signal[:, :, None] + 1.5 * rng.standard_normal((400, 150, n_trials))
+    truth = 1 / (1 + 2.25 / n_trials)
+    assert noise_ceiling(trials, n_splits=40).mean() == pytest.approx(truth, abs=0.015)

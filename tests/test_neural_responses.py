@@ -152,3 +152,18 @@ def test_save_is_atomic_and_checks_its_arguments(simulated, tmp_path):
     simulated.save(tmp_path / "pop.npz")
     assert [p.name for p in tmp_path.iterdir()] == ["pop.npz"]
     json.loads(str(np.load(tmp_path / "pop.npz")["metadata_json"]))
+
+
+def test_digit_string_ids_align_with_integer_ids_by_value(rng):
+    """Image files 001.png ... (ids "001", ...) find the responses to stimuli 1, ... of a .mat or .csv."""
+    resp = Responses(rng.normal(size=(4, 2)), stimulus_ids=[3, 1, 4, 2])
+    aligned = resp.align_to(["001", "002", "003"])
+    np.testing.assert_array_equal(aligned.rates, resp.rates[[1, 3, 0]])
+    as_text = Responses(resp.rates, stimulus_ids=["3", "1", "4", "2"])
+    np.testing.assert_array_equal(as_text.align_to([1, 2, 3]).rates, resp.rates[[1, 3, 0]])
+    with pytest.raises(DataError, match="not in the responses"):
+        resp.align_to(["001", "005"])
+    with pytest.raises(DataError, match="same number twice"):
+        Responses(resp.rates, stimulus_ids=["1", "01", "2", "3"]).align_to([1, 2])
+    with pytest.raises(DataError, match="not in the responses"):  # non-digit strings stay strings
+        resp.align_to(["s1", "s2"])

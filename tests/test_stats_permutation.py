@@ -179,3 +179,38 @@ def test_ridge_null_with_collinear_units(rng):
     perms = shuffles.permutations(2, 80, 0, 6)
     expected = [explained_variance(units, rates[p], cv=4).r2.mean() for p in perms]
     np.testing.assert_allclose(result.null, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_a_checkpoint_is_bound_to_every_option_value_not_its_printed_form(data, tmp_path):
+    """Two fold-label arrays that numpy prints alike (over 1,000 entries, the middle is elided) are two runs."""
+    rng = np.random.default_rng(0)
+    n = 1200
+    units, rates = rng.standard_normal((n, 3)), rng.standard_normal((n, 4))
+    labels_a = np.arange(n) % 3
+    labels_b = labels_a.copy()
+    labels_b[[600, 601, 602]] = labels_b[[601, 602, 600]]
+    assert str(labels_a) == str(labels_b)
+    path = tmp_path / "ev.npz"
+    permutation_test(units, rates, "explained_variance", n_permutations=4, checkpoint=path, progress=False,
+                     cv=labels_a)
+    with pytest.raises(CheckpointError, match="belongs to another run"):
+        permutation_test(units, rates, "explained_variance", n_permutations=4, checkpoint=path, progress=False,
+                         cv=labels_b)
+
+
+def test_spelling_out_the_default_options_resumes_the_same_run(data, tmp_path):
+    units, rates = data
+    path = tmp_path / "align.npz"
+    first = permutation_test(units, rates, "alignment", n_permutations=6, checkpoint=path, progress=False)
+    again = permutation_test(units, rates, "alignment", n_permutations=6, checkpoint=path, progress=False,
+                             method="entropy", alpha=0.01, max_iter=1000, tol=1e-4)
+    np.testing.assert_array_equal(again.null, first.null)
+
+
+def test_a_checkpoint_path_that_is_not_a_checkpoint_is_named_as_such(data, tmp_path):
+    units, rates = data
+    with pytest.raises(CheckpointError, match="is not a file"):
+        permutation_test(units, rates, n_permutations=5, checkpoint=tmp_path, progress=False)
+    np.savez(tmp_path / "my_data.npz", rates=rates)
+    with pytest.raises(CheckpointError, match="not a faceit permutation checkpoint"):
+        permutation_test(units, rates, n_permutations=5, checkpoint=tmp_path / "my_data.npz", progress=False)

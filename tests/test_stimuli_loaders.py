@@ -297,3 +297,13 @@ def test_npz_wrong_shapes(tmp_path, arrays, message):
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(DataError, match=r"bad\.npz: .*" + message):
         load_images(tmp_path / "bad.npz", size=16)
+
+
+def test_16_bit_grey_images_are_scaled_not_clipped(tmp_path):
+    ramp = np.linspace(0, 65535, 20 * 20).reshape(20, 20).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "a16.png")
+    Image.fromarray((ramp / 257).round().astype(np.uint8), mode="L").save(tmp_path / "b8.png")
+    s = load_images(tmp_path, size=20)
+    assert Image.open(tmp_path / "a16.png").mode.startswith("I")
+    assert np.abs(s.images[0].astype(int) - s.images[1].astype(int)).max() <= 1
+    assert s.images[0].min() == 0 and s.images[0].max() == 255

@@ -2,7 +2,7 @@
 
 decode_units: one univariate regression per matched (unit, neuron) pair.
 reconstruct:  decoded units through a model's decoder, with latent and pixel scores.
-compare_models: one-sided Welch t-tests between model classes; save_reconstruction_grid: the figure.
+compare_models: one-sided t-tests between model classes, over their models; save_reconstruction_grid: the figure.
 """
 
 from .reconstruct import Reconstruction, compare_models, reconstruct, save_reconstruction_grid

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.stats
 
-from .._validation import check_positive_int, check_same_rows
+from .._validation import as_real_array, check_finite, check_positive_int, check_same_rows
 from ..compare import Matching, match_units
 from ..compare._inputs import rate_matrix
 from ..errors import ConfigError, DataError
@@ -141,24 +142,49 @@ def _by_id(select, name: str):
         raise DataError(f"{name}: {exc} (pass {name}.rates to pair rows by position instead)") from None
 
 
-def compare_models(reconstructions: dict, reference: str) -> list[dict]:
-    """One-sided Welch t-tests: are ``reference``'s per-stimulus cosine distances lower than each other model's?
+def compare_models(scores: dict, reference: str) -> list[dict]:
+    """One-sided t-tests that the ``reference`` class's models reconstruct better than each other class's (4.7).
 
-    reconstructions: name -> Reconstruction. Returns one dict per other model with its median
-    cosine distance, t, df and p (alternative: reference mean < other mean).
+    scores: class label -> that class's models, each as its score (the median cosine distance over
+    the held-out stimuli, lower is better) or as a Reconstruction (its median is taken). As in the
+    paper, a model is one observation: Welch's t-test over the models of the two classes, with the
+    alternative that the reference class's mean score is lower. A class of one model (PCA, ICA
+    and AAM are deterministic, so a run has one of each) is a fixed value, and the test is then a
+    one-sample t-test of the reference class's scores against it. The reference class needs at
+    least 2 models. Returns one dict per other class: reference, model (the class), n_reference,
+    n_model, reference_median and model_median (over the class's models), t, df, p_value and test
+    ("welch" or "one-sample").
     """
-    if reference not in reconstructions:
-        raise ConfigError(f"reference={reference!r} is not one of {sorted(reconstructions)}")
-    ref = reconstructions[reference].cosine_distance
+    if reference not in scores:
+        raise ConfigError(f"reference={reference!r} is not one of {sorted(scores)}")
+    by_class = {label: _model_scores(models, label) for label, models in scores.items()}
+    ref = by_class[reference]
+    if ref.size < 2:
+        raise DataError(f"{reference}: a t-test over models needs at least 2 of them, got {ref.size}")
     rows = []
-    for name, rec in reconstructions.items():
-        if name == reference:
+    for label, other in by_class.items():
+        if label == reference:
             continue
-        test = welch_ttest(ref, rec.cosine_distance, alternative="less")
-        rows.append({"reference": reference, "model": name,
-                     "reference_median": float(np.median(ref)), "model_median": rec.median_cosine_distance,
-                     "t": test.statistic, "df": test.df, "p_value": test.p_value})
+        if other.size == 1:
+            one = scipy.stats.ttest_1samp(ref, other[0], alternative="less")
+            if not np.isfinite(one.statistic):
+                raise DataError(f"{reference}: every model scores the same; the t statistic is undefined")
+            t, df, p, test = float(one.statistic), float(ref.size - 1), float(one.pvalue), "one-sample"
+        else:
+            welch = welch_ttest(ref, other, alternative="less")
+            t, df, p, test = welch.statistic, welch.df, welch.p_value, "welch"
+        rows.append({"reference": reference, "model": label, "n_reference": int(ref.size), "n_model": int(other.size),
+                     "reference_median": float(np.median(ref)), "model_median": float(np.median(other)),
+                     "t": t, "df": df, "p_value": p, "test": test})
     return rows
+
+
+def _model_scores(models, label: str) -> np.ndarray:
+    """Per-model scores [n] from a class's Reconstructions or numbers."""
+    if isinstance(models, Reconstruction) or np.isscalar(models):
+        models = [models]
+    values = [m.median_cosine_distance if isinstance(m, Reconstruction) else m for m in models]
+    return check_finite(as_real_array(values, f"scores[{label!r}]", ndim=1), f"scores[{label!r}]")
 
 
 def save_reconstruction_grid(path, originals, reconstructions: dict, n_show: int = 8):

@@ -50,9 +50,9 @@ NO_BETA = ("ae", "capacity")
 
 
 def model_folder(family: str, beta: float, seed: int) -> str:
-    """The folder name of one sweep model, e.g. ``beta_vae-beta8-seed0`` (``ae-seed0`` for the AE)."""
+    """The folder name of one sweep model, e.g. ``beta_vae-beta8-seed0`` (``ae-seed0`` for the AE, ``capacity-seed0``)."""
     if family in NO_BETA:
-        return f"ae-seed{seed}"
+        return f"{family}-seed{seed}"
     return f"{family}-beta{beta:g}-seed{seed}"
 
 
