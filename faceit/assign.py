@@ -21,7 +21,10 @@ __all__ = ["linear_sum_assignment", "linear_sum_assignment_batch"]
 
 
 def _as_cost_array(cost, name: str, ndim: int) -> np.ndarray:
-    arr = np.asarray(cost)
+    try:
+        arr = np.asarray(cost)
+    except ValueError as exc:  # a ragged nested list
+        raise DataError(f"{name}: not a rectangular array ({exc})") from None
     if arr.ndim != ndim:
         what = "a matrix (2-D array)" if ndim == 2 else "a 3-D array [batch, n, m]"
         raise DataError(f"{name}: expected {what}, got shape {arr.shape}")

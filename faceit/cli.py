@@ -62,15 +62,23 @@ def _units(path: str):
                 raise DataError(f"--units {p}: no 'units' array (found {data.files})")
             return Representation(data["units"], kl=data["kl"] if "kl" in data.files else None,
                                   informative=data["informative"] if "informative" in data.files else None,
-                                  name=p.stem)
+                                  name=p.stem, meta={"ids": data["ids"]} if "ids" in data.files else {})
     except (OSError, ValueError) as exc:
         raise DataError(f"--units {p}: unreadable ({exc})") from None
 
 
 def _responses(path: str, units):
+    """The responses to the units' stimuli: lined up by stimulus id when the units file has ids (as
+    ``faceit encode`` writes them), else taken row by row."""
     from .neural import load_responses
 
     responses = load_responses(path)
+    if "ids" in units.meta:
+        try:
+            return responses.align_to(units.meta["ids"])
+        except DataError as exc:
+            raise DataError(f"--responses {path}: {exc} (the ids are those saved in --units; give the units as a .npy array to pair rows by position)"
+                            ) from None
     if responses.rates.shape[0] != units.units.shape[0]:
         raise DataError(f"--responses {path}: {responses.rates.shape[0]} stimuli, but --units has "
                         f"{units.units.shape[0]}; both must list the same stimuli in the same order")

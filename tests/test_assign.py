@@ -198,3 +198,8 @@ def test_batch_errors_name_the_problem(rng):
         linear_sum_assignment_batch(rng.random((3, 3)))
     with pytest.raises(ValueError, match="n_threads"):
         linear_sum_assignment_batch(costs[:1], n_threads=0)
+
+
+def test_a_ragged_cost_list_is_a_data_error():
+    with pytest.raises(DataError, match="cost: not a rectangular array"):
+        linear_sum_assignment([[1.0, 2.0], [3.0]])

@@ -349,3 +349,11 @@ def test_mat_vectors_and_scalars_beside_the_matrix_are_not_candidates(data, tmp_
     resp = load_responses(tmp_path / "r.mat")
     np.testing.assert_allclose(resp.rates, data["rates"])
     assert resp.stimulus_ids.tolist() == ids.tolist()
+
+
+def test_ids_that_fit_the_other_axis_suggest_the_orientation(data, tmp_path):
+    np.savez(tmp_path / "r.npz", rates=data["rates"].T, stimulus_ids=data["stimulus_ids"])
+    with pytest.raises(DataError, match="orientation='neurons_stimuli'"):
+        load_responses(tmp_path / "r.npz")
+    resp = load_responses(tmp_path / "r.npz", orientation="neurons_stimuli")
+    np.testing.assert_allclose(resp.rates, data["rates"])

@@ -79,6 +79,9 @@ def test_changed_analysis_config_recomputes(tiny_run, monkeypatch):
     ({"analysis": {"backend": "gpu"}}, "analysis.backend"),
     ({"responses": {"populations": ["axis", "weird"]}}, "responses.populations"),
     ({"nonsense": {}}, "nonsense"),
+    ({"analysis": {"n_permutations": 0}}, "analysis.n_permutations"),
+    ({"analysis": {"subset_repeats": 0}}, "analysis.subset_repeats"),
+    ({"responses": {"n_neurons": 0}}, "responses.n_neurons"),
 ])
 def test_config_errors_name_the_key(data, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
@@ -108,6 +111,9 @@ def test_cli_turns_faceit_errors_into_one_line_and_exit_2(tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith("faceit: error:") and "missing.npz" in err[0]
     assert cli.main(["run", str(tmp_path / "none.toml")]) == 2
     assert "none.toml" in capsys.readouterr().err
+    assert cli.main(["run", str(tmp_path)]) == 2  # a folder, not a file
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot read the configuration file" in err[0]
 
 
 def test_cli_align_and_permtest_on_simulated_data(tmp_path, capsys):
@@ -124,6 +130,25 @@ def test_cli_align_and_permtest_on_simulated_data(tmp_path, capsys):
                      "-n", "50"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["p_value"] == pytest.approx(1 / 51) and len(out["pair_p_values"]) == 4
+
+
+def test_cli_lines_units_up_with_responses_by_the_ids_faceit_encode_saves(tmp_path, capsys):
+    from faceit.neural import Responses, simulate_population
+
+    factors = np.random.default_rng(0).uniform(-1, 1, (200, 4))
+    pop = simulate_population(factors, n_neurons=10, tuning="axis", n_trials=4, seed=0)
+    ids = np.array([f"face{i:03d}" for i in range(200)])
+    np.savez(tmp_path / "units.npz", units=factors, ids=ids)
+    Responses(pop.rates, stimulus_ids=ids).save(tmp_path / "in_order.npz")
+    order = np.random.default_rng(1).permutation(200)
+    Responses(pop.rates[order], stimulus_ids=ids[order]).save(tmp_path / "shuffled.npz")
+    outs = []
+    for name in ("in_order", "shuffled"):
+        assert cli.main(["align", "--units", str(tmp_path / "units.npz"), "--responses",
+                         str(tmp_path / f"{name}.npz"), "--rotations", "0"]) == 0
+        outs.append(json.loads(capsys.readouterr().out))
+    assert outs[0]["matched_r"] > 0.5 and outs[1]["matched_r"] == pytest.approx(outs[0]["matched_r"])
+    assert outs[1]["alignment"] == pytest.approx(outs[0]["alignment"])
 
 
 def test_findings_state_what_the_numbers_show():
@@ -193,6 +218,15 @@ cv = 3
     # responses were stored in reverse order: aligning them by id must restore the tuning
     assert float(pca["matched_r"]) > 0.5  # about 0.69 aligned, 0.23 if the order were left reversed
 
+    # the recording replaced at the same path: a rerun reads it anew instead of reusing the old scores
+    Responses(rates=sim.rates[::-1] + 5 * np.random.default_rng(0).standard_normal(sim.rates.shape),
+              stimulus_ids=np.array(names[::-1])).save(recorded)
+    with pytest.warns(UserWarning):
+        assert cli.main(["run", str(config), "--out", str(tmp_path / "run"), "--no-report"]) == 0
+    with open(tmp_path / "run" / "results" / "summary.csv") as fh:
+        noisy = next(r for r in csv.DictReader(fh) if r["model"] == "pca")
+    assert float(noisy["matched_r"]) < float(pca["matched_r"]) - 0.1
+
 
 def test_a_trained_sweep_keeps_the_beta_one_member_a_plain_vae(tmp_path):
     # the recipe's TC critic for β > 1; the paper's VAE baseline (β = 1) and the AE without one
@@ -207,3 +241,49 @@ def test_a_trained_sweep_keeps_the_beta_one_member_a_plain_vae(tmp_path):
     folders = train_autoencoders(config, synthetic_faces(32, seed=0, size=32, world="pairs8").images, tmp_path)
     weights = {p.name: load_model(p).config["tc_weight"] for p in folders}
     assert weights == {"beta_vae-beta1-seed0": 0.0, "beta_vae-beta4-seed0": DEFAULT_TC_WEIGHT, "ae-seed0": 0.0}
+
+
+def test_models_trained_on_other_images_are_not_reused(tmp_path):
+    from faceit.pipeline.stages import trained_models_folder
+    from faceit.pipeline.store import RunStore
+
+    store = RunStore(tmp_path)
+    base = config_from_dict({"models": {"steps": 20}})
+    folders = {trained_models_folder(config_from_dict(change), store)
+               for change in ({"models": {"steps": 20}}, {"models": {"steps": 20, "betas": [4.0]}})}
+    assert folders == {trained_models_folder(base, store)}  # which β and seeds: folders inside it
+    for change in ({"stimuli": {"seed": 1}}, {"stimuli": {"world": "pairs8"}}, {"models": {"steps": 10}},
+                   {"models": {"steps": 20, "latent_dim": 5}}):
+        change.setdefault("models", {}).setdefault("steps", 20)
+        assert trained_models_folder(config_from_dict(change), store) != trained_models_folder(base, store)
+
+
+def test_findings_without_a_rotation_control():
+    from faceit.pipeline.analysis import findings
+    from faceit.pipeline.stages import ModelEntry
+
+    models = [ModelEntry("b", "beta_vae", None, 4.0, 0)]
+    results = {"udr": {"b": 0.5}, "pairs": {("b", "axis"): {"alignment": 0.6, "alignment_rotation": None,
+                                                            "alignment_p": 0.01}}}
+    (text,) = findings(models, results)
+    assert "aligns at 0.60 (permutation p = 0.01)" in text
+
+
+def test_report_rebuilds_keep_the_notes_and_find_relative_sources(tiny_run, tmp_path, monkeypatch):
+    import faceit.report.build as build_module
+
+    seen = []
+    monkeypatch.setattr(build_module, "build_report", lambda *a, notes, **k: seen.append(notes) or tmp_path / "r.html")
+    config = config_from_dict(json.loads(json.dumps(TINY)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        run_pipeline(config, tiny_run, notes=["shipped checkpoints"])
+        run_pipeline(config, tiny_run)  # as `faceit report` calls it
+    assert seen[0][0] == seen[1][0] == "shipped checkpoints"
+
+    (tmp_path / "data").mkdir()
+    np.save(tmp_path / "data" / "rates.npy", np.ones((3, 2)))
+    monkeypatch.chdir(tmp_path)
+    relative = config_from_dict({"stimuli": {"source": "data"}, "responses": {"source": "data/rates.npy"}})
+    assert relative.responses.source == str(tmp_path / "data" / "rates.npy")
+    assert relative.stimuli.source == str(tmp_path / "data")

@@ -307,3 +307,9 @@ def test_16_bit_grey_images_are_scaled_not_clipped(tmp_path):
     assert Image.open(tmp_path / "a16.png").mode.startswith("I")
     assert np.abs(s.images[0].astype(int) - s.images[1].astype(int)).max() <= 1
     assert s.images[0].min() == 0 and s.images[0].max() == 255
+
+
+def test_stimuli_save_needs_the_npz_name_load_images_reads(tmp_path):
+    with pytest.raises(ConfigError, match="must end in .npz"):
+        synthetic_faces(4, seed=0, size=32).save(tmp_path / "faces.dat")
+    assert not (tmp_path / "faces.dat").exists()

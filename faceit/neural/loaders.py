@@ -129,15 +129,28 @@ def _build(fields: dict, keys: dict | None, orientation: str, duplicates: str) -
         if stimulus_ids is None:
             raise DataError("duplicates='trials' needs stimulus ids to group presentations, and the file has none")
         return Responses.from_presentations(rates, stimulus_ids, neuron_ids=neuron_ids, metadata=meta)
-    if rates is None:
-        return Responses.from_trials(trials, stimulus_ids=stimulus_ids, neuron_ids=neuron_ids, metadata=meta)
     try:
+        if rates is None:
+            return Responses.from_trials(trials, stimulus_ids=stimulus_ids, neuron_ids=neuron_ids, metadata=meta)
         return Responses(rates, trials, stimulus_ids, neuron_ids, metadata=meta)
     except DataError as exc:
         if "stimulus_ids: duplicate ids" in str(exc):
             raise DataError(f"{exc}; if rows are repeated presentations of the same stimuli, pass "
                             "duplicates='trials'") from None
+        data = rates if rates is not None else trials
+        if _transposed(data, stimulus_ids, neuron_ids):
+            other = "neurons_stimuli" if orientation == "stimuli_neurons" else "stimuli_neurons"
+            raise DataError(f"{exc}; the ids fit the other axis: is the file {other.replace('_', ' x ')}? "
+                            f"pass orientation={other!r}") from None
         raise
+
+
+def _transposed(data, stimulus_ids, neuron_ids) -> bool:
+    """True when the id lists fit the data's first two axes the other way round."""
+    lengths = [None if ids is None else np.size(ids) for ids in (stimulus_ids, neuron_ids)]
+    stimuli, neurons = data.shape[:2]
+    return (lengths[0] in (None, neurons) and lengths[1] in (None, stimuli) and lengths != [None, None]
+            and stimuli != neurons)
 
 
 def _choose(fields: dict, keys: dict | None) -> dict:

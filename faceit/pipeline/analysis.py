@@ -209,9 +209,10 @@ def findings(models: list[ModelEntry], results: dict) -> list[str]:
                 best[fam] = max(best.get(fam, -1.0), r["alignment"])
         beaten = [f"{f} ({v:.2f})" for f, v in sorted(best.items()) if v < rec["alignment"]]
         not_beaten = [f"{f} ({v:.2f})" for f, v in sorted(best.items()) if v >= rec["alignment"]]
+        rotation = ("" if rec.get("alignment_rotation") is None
+                    else f" against {rec['alignment_rotation']:.2f} for its own random rotations")
         text = (f"[{pop}] {top}, the β-VAE ranked first by UDR (no neural data used), aligns at "
-                f"{rec['alignment']:.2f} against {rec['alignment_rotation']:.2f} for its own random rotations "
-                f"(permutation p = {rec['alignment_p']:.3g}).")
+                f"{rec['alignment']:.2f}{rotation} (permutation p = {rec['alignment_p']:.3g}).")
         if beaten:
             text += " It aligns better than the best " + ", ".join(beaten) + "."
         if not_beaten:

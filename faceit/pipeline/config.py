@@ -91,10 +91,28 @@ class RunConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def fingerprint(self, *sections: str) -> str:
-        """A short hash of the named sections: a cached stage is reused only while it matches."""
+    def fingerprint(self, *sections: str, extra=None) -> str:
+        """A short hash of the named sections (and of ``extra``, any JSON-able value): a cached stage is
+        reused only while it matches. A section that reads a file or folder (``source``) includes that
+        file's size and modification time, so a recording replaced at the same path is read anew."""
         data = {s: dataclasses.asdict(getattr(self, s)) for s in sections}
+        for section, values in data.items():
+            if values.get("source") not in (None, "synthetic", "simulated"):
+                values["source_identity"] = _file_identity(Path(values["source"]))
+        data["extra"] = extra
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _file_identity(path: Path) -> list:
+    """[relative name, size, mtime_ns] of the file, or of every file under the folder."""
+    if not path.is_dir():
+        stat = path.stat() if path.exists() else None
+        return [[path.name, stat.st_size, stat.st_mtime_ns]] if stat else []
+    out = []
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        stat = file.stat()
+        out.append([str(file.relative_to(path)), stat.st_size, stat.st_mtime_ns])
+    return out
 
 
 _SECTIONS = {f.name: f.type for f in dataclasses.fields(RunConfig)}
@@ -139,8 +157,20 @@ def config_from_dict(data: dict, base: RunConfig | None = None) -> RunConfig:
             if key not in known:
                 raise ConfigError(f"{section}.{key}: unknown key; known keys: {sorted(known)}")
             setattr(target, key, _coerce(section, key, value, getattr(target, key)))
+    _absolute_paths(config)
     validate(config)
     return config
+
+
+def _absolute_paths(config: RunConfig) -> None:
+    """Data paths made absolute (against the working directory), so that the config.json a run saves
+    still finds them when ``faceit report`` rebuilds the run from elsewhere."""
+    for section, key, keywords in (("stimuli", "source", ("synthetic",)), ("responses", "source", ("simulated",)),
+                                   ("models", "checkpoints", ("train", "builtin"))):
+        target = getattr(config, section)
+        value = getattr(target, key)
+        if value not in keywords:
+            setattr(target, key, str(Path(value).expanduser().resolve()))
 
 
 def load_config(path) -> RunConfig:
@@ -152,6 +182,8 @@ def load_config(path) -> RunConfig:
         raise ConfigError(f"{path}: no such configuration file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration file ({exc.strerror or exc})") from None
     return config_from_dict(data)
 
 
@@ -181,9 +213,13 @@ def validate(config: RunConfig) -> None:
         raise ConfigError(f"models.betas: expected a non-empty list of numbers >= 0, got {m.betas}")
     if not m.seeds or any(not isinstance(x, int) or x < 0 for x in m.seeds):
         raise ConfigError(f"models.seeds: expected a non-empty list of integers >= 0, got {m.seeds}")
-    for key in ("steps", "latent_dim", "baseline_units", "baseline_train_images", "classifier_epochs"):
-        if getattr(m, key) < 1:
-            raise ConfigError(f"models.{key}: must be >= 1")
+    for section, keys in (("stimuli", ("n_train_images", "n_stimuli")), ("responses", ("n_neurons",)),
+                          ("models", ("steps", "latent_dim", "baseline_units", "baseline_train_images",
+                                      "classifier_epochs")),
+                          ("analysis", ("n_permutations", "subset_repeats", "mixed_repeats"))):
+        for key in keys:
+            if getattr(getattr(config, section), key) < 1:
+                raise ConfigError(f"{section}.{key}: must be >= 1, got {getattr(getattr(config, section), key)}")
     if a.backend not in ("auto", "numpy", "numba", "cupy"):
         raise ConfigError(f"analysis.backend: must be auto, numpy, numba or cupy, got {a.backend!r}")
     if a.cv < 2:

@@ -45,10 +45,19 @@ def write_tables(store: RunStore, rows: list[dict], results: dict) -> dict:
 
 def run_pipeline(config: RunConfig, out, *, report: bool = True, notes: list[str] | None = None) -> Path:
     """Run every stage into ``out``; finished stages are reused. Returns the path of report.html
-    (or of results/summary.csv when ``report`` is False)."""
+    (or of results/summary.csv when ``report`` is False).
+
+    notes: lines for the head of the report, saved in the run folder (notes.json); None keeps the
+    ones saved by an earlier run of the folder, so that ``faceit report`` rebuilds the same page.
+    """
     started = time.perf_counter()
     store = RunStore(out)
     atomic_write_text(store.path("config.json"), json.dumps(config.to_dict(), indent=1))
+    notes_path = store.root / "notes.json"
+    if notes is not None:
+        atomic_write_text(notes_path, json.dumps(list(notes), indent=1))
+    elif notes_path.is_file():
+        notes = json.loads(notes_path.read_text())
     stimuli = make_stimuli(config, store)
     populations = make_responses(config, store, stimuli)
     models = make_models(config, store, stimuli)

@@ -96,6 +96,7 @@ def make_responses(config: RunConfig, store: RunStore, stimuli: StimulusSets) ->
             responses = simulate_population(stimuli.experiment.factors, n_neurons=r.n_neurons, tuning=kind,
                                             n_trials=r.n_trials, seed=r.seed + 101 * i,
                                             stimulus_ids=stimuli.experiment.ids)
+            store.forget(f"responses/{kind}")
             responses.save(store.path("responses", f"{kind}.npz"))
             store.save_json(f"responses/{kind}", fp, {"population": kind})
             out[kind] = responses
@@ -150,10 +151,19 @@ def train_autoencoders(config: RunConfig, images, root) -> list[Path]:
     return [Path(e.path) for e in entries]
 
 
+def trained_models_folder(config: RunConfig, store: RunStore) -> Path:
+    """Where a run trains its autoencoders: one folder per training set-up (the stimuli and the models'
+    latent size and steps), so that a model trained on other images or for other steps is never reused.
+    Within it, each (β, seed) has its own folder and a rerun resumes or skips it."""
+    m = config.models
+    return store.root / "models" / f"trained-{config.fingerprint('stimuli', extra=[m.latent_dim, m.steps])}"
+
+
 def _autoencoder_folders(config: RunConfig, store: RunStore, stimuli: StimulusSets) -> list[tuple[str, Path]]:
     m = config.models
     if m.checkpoints == "train":
-        return [(p.name, p) for p in train_autoencoders(config, stimuli.train_images, store.root / "models")]
+        return [(p.name, p) for p in train_autoencoders(config, stimuli.train_images, trained_models_folder(config,
+                                                                                                           store))]
     root = BUILTIN_CHECKPOINTS if m.checkpoints == "builtin" else Path(m.checkpoints)
     folders = sorted(p for p in root.iterdir() if (p / "checkpoint.json").is_file()) if root.is_dir() else []
     if not folders:
@@ -175,8 +185,8 @@ def make_models(config: RunConfig, store: RunStore, stimuli: StimulusSets) -> li
                               f"stimuli.size is {config.stimuli.size}")
         family = cfg["family"]
         beta = float(cfg.get("beta", 0.0))
-        if family == "beta_vae" and beta == 1.0:
-            family = "vae"  # the paper's VAE baseline is the β = 1 member of the sweep
+        if family == "beta_vae" and beta == 1.0 and not cfg.get("tc_weight", 0.0):
+            family = "vae"  # the paper's VAE baseline is the β = 1 member of the sweep, without the TC critic
         seed = _seed_of(name)
         entries.append(ModelEntry(name, family, Autoencoder.from_model(model, name=name),
                                   beta if family != "ae" else None, seed))
@@ -209,6 +219,7 @@ def make_models(config: RunConfig, store: RunStore, stimuli: StimulusSets) -> li
                 warnings.warn(f"{kind}: skipped ({exc})", stacklevel=2)
                 continue
             raise
+        store.forget(f"models/{kind}")
         model.save(path)
         store.save_json(f"models/{kind}", fp, {"baseline": kind})
         entries.append(ModelEntry(kind, kind, model))

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path, atomic_write_text
+from ..errors import ConfigError
 
 
 class RunStore:
@@ -20,7 +21,15 @@ class RunStore:
 
     def __init__(self, root):
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"run folder {self.root}: cannot be made ({exc.strerror or exc})") from None
+
+    def forget(self, name: str) -> None:
+        """Drop the JSON record ``name`` (before overwriting the data it vouches for: a run killed in
+        between then leaves data without a record, recomputed on the next run, never a stale record)."""
+        (self.root / f"{name}.json").unlink(missing_ok=True)
 
     def path(self, *parts) -> Path:
         p = self.root.joinpath(*parts)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._io import atomic_path
 from .._validation import as_matrix, as_real_array, check_finite
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 
 
 @dataclass
@@ -118,6 +118,8 @@ class Stimuli:
         for name, values in self.labels.items():
             arrays[f"label_{name}"] = values
         path = Path(path)
+        if path.suffix != ".npz":
+            raise ConfigError(f"Stimuli.save: path {str(path)!r} must end in .npz (load_images reads it by that name)")
         with atomic_path(path, suffix=".npz") as tmp:
             np.savez_compressed(tmp, **arrays)
         return path
