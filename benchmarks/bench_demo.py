@@ -23,13 +23,21 @@ from _common import emit  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=None, help="run folder (default: a fresh temporary one)")
+    parser.add_argument("--out", default=None,
+                        help="run folder, kept afterwards; must not exist yet or be empty (default: a temporary "
+                             "folder, removed afterwards)")
     args = parser.parse_args()
-    out = args.out or tempfile.mkdtemp(prefix="faceit-demo-bench-")
-    shutil.rmtree(out, ignore_errors=True)
+    if args.out is not None and os.path.exists(args.out) and (not os.path.isdir(args.out) or os.listdir(args.out)):
+        parser.error(f"--out {args.out}: exists and is not an empty folder; the demo must start from an empty one")
+    scratch = None if args.out else tempfile.mkdtemp(prefix="faceit-demo-bench-")
+    out = args.out or os.path.join(scratch, "run")
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "faceit.cli", "demo", "--out", out],
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "faceit.cli", "demo", "--out", out],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     seconds = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     emit("demo", workload="faceit demo, fresh run folder", seconds=round(seconds, 1), returncode=proc.returncode,

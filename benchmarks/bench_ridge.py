@@ -66,6 +66,7 @@ def main() -> None:
 
     fold = RidgeFolds.fit(units, cv=cv, seed=0).fold  # the split faceit used (cv_seed=0)
     perms = shuffles.permutations(0, n, 0, n_ref)
+    reference_loop(units, rates, perms[:1], fold, DEFAULT_ALPHAS)  # warm up, as faceit was: imports, first calls
     ref_s, ref_cpu_s, ref_threads, ref = best_of_blas_threads(
         lambda: reference_loop(units, rates, perms, fold, DEFAULT_ALPHAS), n_perm / n_ref)
     emit("ridge_permutation", workload=f"{n_perm} permutations, n={n}, k={k}, p={p}, {cv}-fold CV R^2, "

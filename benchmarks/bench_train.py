@@ -139,6 +139,7 @@ def main(argv=None) -> None:
     if gpu:
         torch.backends.cudnn.benchmark = True
 
+    failed = []
     for batch in args.batch:
         rates = {}
         for path in args.paths:
@@ -152,10 +153,12 @@ def main(argv=None) -> None:
                 continue
             try:
                 result = time_steps(path, batch, steps, warmup, args.image_size, device)
-            except Exception as exc:  # torch.compile needs a working compiler toolchain
+            except Exception as exc:
                 traceback.print_exc()  # to stderr: the JSON line keeps only the first line
                 emit("train_step", path=path, batch=batch, ran=False,
                      reason=f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}", **common)
+                if path != "compile":  # torch.compile may lack a compiler toolchain; faceit's own paths must run
+                    failed.append(path)
                 continue
             rates[path] = result["steps_per_s"]
             emit("train_step", path=path, batch=batch, ran=True, **result, **common)
@@ -168,14 +171,18 @@ def main(argv=None) -> None:
             for ref in ("eager", "compile"):
                 if fused in rates and ref in rates:
                     summary[f"{fused}_vs_{ref}"] = rates[fused] / rates[ref]
-        if gpu and "fused_vs_eager" in summary and "fused_vs_compile" in summary:
+        judged = [f for f in ("fused", "fused+graph") if f"{f}_vs_eager" in summary and f"{f}_vs_compile" in summary]
+        if gpu and judged:
             summary["target"] = f"fused >= {TARGET_VS_EAGER}x eager and >= {TARGET_VS_COMPILE}x compile (H100)"
-            for fused in ("fused", "fused+graph"):
-                if f"{fused}_vs_eager" in summary and f"{fused}_vs_compile" in summary:
-                    summary[f"target_met_{fused}"] = bool(summary[f"{fused}_vs_eager"] >= TARGET_VS_EAGER
-                                                          and summary[f"{fused}_vs_compile"] >= TARGET_VS_COMPILE)
+            for fused in judged:
+                summary[f"target_met_{fused}"] = bool(summary[f"{fused}_vs_eager"] >= TARGET_VS_EAGER
+                                                      and summary[f"{fused}_vs_compile"] >= TARGET_VS_COMPILE)
+            if "fused_graph_vs_eager_graph" in summary:
+                # what the Triton kernels give on their own, the CUDA graph's share taken out
+                summary["target_met_by_the_kernels_alone"] = bool(
+                    summary["fused_graph_vs_eager_graph"] >= TARGET_VS_EAGER)
         else:
-            summary["target"] = "not applicable (no fused path on this device)"
+            summary["target"] = "not applicable (no fused path ran on this device)"
         emit("train_step_summary", **summary)
         if args.train_call and gpu:
             call_rates = {}
@@ -188,6 +195,8 @@ def main(argv=None) -> None:
             plain = call_rates["torch", False]
             emit("train_call_summary", batch=batch, **common,
                  **{f"{k}{'+graph' if g else ''}_vs_torch": r / plain for (k, g), r in call_rates.items()})
+    if failed:
+        sys.exit(f"bench_train: path(s) {sorted(set(failed))} failed to run (see the traceback above)")
 
 
 if __name__ == "__main__":

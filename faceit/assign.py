@@ -19,6 +19,9 @@ from .errors import ConfigError, DataError, InfeasibleError
 
 __all__ = ["linear_sum_assignment", "linear_sum_assignment_batch"]
 
+#: the most worker threads linear_sum_assignment_batch starts (more than problems are never started)
+MAX_THREADS = 1024
+
 
 def _as_cost_array(cost, name: str, ndim: int) -> np.ndarray:
     try:
@@ -43,6 +46,9 @@ def _raise_for_status(status: np.ndarray, name: str, maximize: bool) -> None:
         return
     b = int(bad[0])
     where = f"{name}[{b}]" if status.ndim and status.size > 1 else name
+    if status[b] == _assign.STATUS_OUT_OF_RANGE:
+        raise DataError(f"{where}: has finite entries beyond +-1e300, where differences of costs overflow; "
+                        "rescale the costs")
     if status[b] == _assign.STATUS_INVALID_ENTRY:
         forbidden = "+inf" if maximize else "-inf"
         raise DataError(f"{where}: contains NaN or {forbidden}; only finite values and "
@@ -59,7 +65,8 @@ def linear_sum_assignment(cost, maximize: bool = False) -> tuple[np.ndarray, np.
     min(n, m), sorted by row, such that ``cost[row_ind, col_ind].sum()`` is minimal (maximal).
 
     Raises ValueError (a :class:`faceit.errors.DataError`) for input that is not 2-D, holds
-    NaN or -inf (+inf when maximising), or has no feasible complete assignment.
+    NaN or -inf (+inf when maximising) or finite entries beyond +-1e300, or has no feasible
+    complete assignment.
     """
     arr = _as_cost_array(cost, "cost", ndim=2)
     rows, cols, status = _assign.solve_batch(arr[None], bool(maximize), 1)
@@ -78,8 +85,9 @@ def linear_sum_assignment_batch(costs, maximize: bool = False, n_threads: int | 
     arr = _as_cost_array(costs, "costs", ndim=3)
     if n_threads is None:
         n_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
-        raise ConfigError(f"n_threads must be a positive integer or None, got {n_threads!r}")
+    if (isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer))
+            or not 1 <= n_threads <= MAX_THREADS):
+        raise ConfigError(f"n_threads must be an integer in [1, {MAX_THREADS}] or None, got {n_threads!r}")
     rows, cols, status = _assign.solve_batch(arr, bool(maximize), int(n_threads))
     _raise_for_status(status, "costs", maximize)
     return rows, cols

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from faceit.assign import linear_sum_assignment, linear_sum_assignment_batch
-from faceit.errors import DataError, FaceitError, InfeasibleError
+from faceit.errors import ConfigError, DataError, FaceitError, InfeasibleError
 
 
 def assert_optimal(cost, maximize=False):
@@ -203,3 +203,39 @@ def test_batch_errors_name_the_problem(rng):
 def test_a_ragged_cost_list_is_a_data_error():
     with pytest.raises(DataError, match="cost: not a rectangular array"):
         linear_sum_assignment([[1.0, 2.0], [3.0]])
+
+
+def test_costs_whose_differences_overflow_are_refused_not_solved_wrong():
+    with pytest.raises(DataError, match="beyond"):
+        linear_sum_assignment([[1e308, 1e308], [-1e308, -1e308]])
+    with pytest.raises(DataError, match=r"costs\[1\].*beyond"):
+        linear_sum_assignment_batch(np.array([np.eye(2), [[np.finfo(float).max, 0.0], [0.0, 1.0]]]))
+    big = np.array([[1e299, 2e299], [3e299, 1e299]])  # in range: solved as scipy does
+    np.testing.assert_array_equal(linear_sum_assignment(big)[1], scipy.optimize.linear_sum_assignment(big)[1])
+
+
+def test_n_threads_is_bounded():
+    with pytest.raises(ConfigError, match="n_threads"):
+        linear_sum_assignment_batch(np.zeros((2, 3, 3)), n_threads=2**40)
+
+
+def test_out_of_memory_in_a_worker_thread_is_a_memory_error_not_an_abort(tmp_path):
+    """Under an address-space limit (as clusters set one), a workspace that cannot be allocated in a
+    worker thread must come back as MemoryError; uncaught in the thread it would end the process."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "oom.py"
+    script.write_text(
+        "import resource, numpy as np\n"
+        "from faceit.assign import linear_sum_assignment_batch\n"
+        "costs = np.broadcast_to(np.zeros((1, 1, 60_000_000)), (2, 1, 60_000_000))\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (3_000_000_000, 3_000_000_000))\n"
+        "try:\n"
+        "    linear_sum_assignment_batch(costs, n_threads=2)\n"
+        "    print('solved')\n"
+        "except MemoryError:\n"
+        "    print('MemoryError')\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.strip() in ("MemoryError", "solved")

@@ -150,3 +150,37 @@ def test_collapsed_representation_scores_zero(factors):
         assert dci(rep, factors, "lasso").completeness == 0.0
     informative_only = Representation(np.c_[factors, np.zeros(1200)], kl=np.r_[np.ones(4), 0.0])
     assert mig(informative_only, factors) == pytest.approx(mig(factors, factors))
+
+
+def test_dead_units_leave_dci_as_it_is(factors, rng):
+    """A constant unit is no column of the representation: adding some changes neither D nor C."""
+    units = factors[:600, :3] @ np.eye(3) + 0.3 * rng.standard_normal((600, 3))
+    live = dci(units, factors[:600], "lasso")
+    with pytest.warns(UserWarning, match="7 constant unit"):
+        padded = dci(np.hstack([units, np.full((600, 7), 1.5)]), factors[:600], "lasso")
+    assert padded.completeness == pytest.approx(live.completeness, abs=1e-12)
+    assert padded.disentanglement == pytest.approx(live.disentanglement, abs=1e-12)
+    ref_d, ref_c = _dci_reference(live.importance)
+    assert live.completeness == pytest.approx(ref_c, abs=1e-9)
+
+
+def test_integer_factors_are_codes_as_they_are(rng):
+    """Chen et al. and disentanglement_lib take discrete factors' own codes: 32 positions stay 32, not 20 bins."""
+    codes = np.c_[rng.integers(0, 32, 3000), rng.integers(0, 40, 3000)]
+    units = codes + rng.normal(0, 2.0, codes.shape)
+    u = discretize(units, 20)
+    expected = []
+    for j in range(2):
+        mi = [mutual_info_score(u[:, i], codes[:, j]) for i in range(2)]
+        expected.append((max(mi) - min(mi)) / mutual_info_score(codes[:, j], codes[:, j]))
+    np.testing.assert_allclose(mig_per_factor(units, codes), expected, atol=1e-12)
+
+
+def test_dci_refuses_a_factor_constant_over_the_held_out_samples(rng):
+    order = np.random.default_rng(0).permutation(40)  # dci's split for seed 0: the first 12 are held out
+    rare = np.zeros(40)
+    rare[order[12:14]] = 1.0  # a rare binary code whose two ones both land in the fitting split
+    units = rng.standard_normal((40, 2))
+    factors = np.c_[rng.uniform(-1, 1, 40), rare]
+    with pytest.raises(DataError, match=r"column\(s\) \[1\] are constant over the 12 held-out"):
+        dci(units, factors, "lasso")

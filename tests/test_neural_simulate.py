@@ -211,3 +211,15 @@ def test_with_the_synthetic_face_world():
     assert resp.stimulus_ids.tolist() == faces.ids.tolist()
     reordered = resp.align_to(faces.ids[::-1])
     np.testing.assert_array_equal(reordered.rates, resp.rates[::-1])
+
+
+def test_axis_neurons_left_over_go_to_factors_drawn_at_random():
+    from faceit.neural import draw_tuning
+
+    counts = [np.count_nonzero(draw_tuning("axis", 159, 8, seed=s).axes, axis=0) for s in range(12)]
+    for c in counts:
+        assert sorted(c.tolist()) == [19] + [20] * 7  # dealt in turn: 19 each, 7 left over to 7 factors
+    assert len({int(np.argmin(c)) for c in counts}) > 2  # which factor gets one fewer is drawn
+    covered = [frozenset(np.flatnonzero(draw_tuning("axis", 5, 8, seed=s).axes.any(axis=0)).tolist())
+               for s in range(12)]
+    assert all(len(c) == 5 for c in covered) and len(set(covered)) > 3

@@ -251,6 +251,8 @@ def test_save_and_load_round_trip(tmp_path):
     np.testing.assert_array_equal(back.landmarks, s.landmarks)
     np.testing.assert_array_equal(back.labels["identity"], s.labels["identity"])
     assert back.factor_names == s.factor_names
+    assert {k: v for k, v in back.meta.items() if k != "source"} == s.meta
+    assert back.meta["source"] == str(path)
     assert [p.name for p in tmp_path.iterdir()] == ["ids.npz"]
 
 

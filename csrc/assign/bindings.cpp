@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,25 +48,41 @@ py::tuple solve_batch_typed(const py::array& costs, bool maximize, int n_threads
   views.reserve(batch);
   for (int64_t b = 0; b < batch; ++b) views.push_back(view_of<T>(costs, b * batch_stride, 1, sign));
 
+  // An exception in a worker thread (std::bad_alloc for a workspace) must not escape it, or
+  // std::terminate ends the interpreter: the first one is kept, the others stop taking
+  // problems, and it is raised here once every thread has joined and the GIL is held again.
+  std::exception_ptr error;
   {
     py::gil_scoped_release release;
     std::atomic<int64_t> next{0};
+    std::mutex error_mutex;
     auto worker = [&]() {
-      LsapWorkspace ws;
-      for (int64_t b = next.fetch_add(1); b < batch; b = next.fetch_add(1))
-        status_ptr[b] = static_cast<int32_t>(
-            faceit::solve_lsap(views[b], ws, row_ptr + b * k, col_ptr + b * k));
+      try {
+        LsapWorkspace ws;
+        for (int64_t b = next.fetch_add(1); b < batch; b = next.fetch_add(1))
+          status_ptr[b] = static_cast<int32_t>(
+              faceit::solve_lsap(views[b], ws, row_ptr + b * k, col_ptr + b * k));
+      } catch (...) {
+        next.store(batch);
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+      }
     };
     const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(n_threads, batch)));
     if (threads == 1) {
       worker();
     } else {
       std::vector<std::thread> pool;
-      pool.reserve(threads);
-      for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
+      try {
+        pool.reserve(threads);
+        for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
+      } catch (...) {  // could not start a thread: the started ones finish the batch
+        if (pool.empty()) worker();
+      }
       for (auto& th : pool) th.join();
     }
   }
+  if (error) std::rethrow_exception(error);
   return py::make_tuple(rows, cols, status);
 }
 
@@ -81,8 +99,9 @@ PYBIND11_MODULE(_assign, m) {
   m.doc() = "C++ rectangular linear sum assignment (JV initialisation + shortest augmenting paths).";
   m.def("solve_batch", &solve_batch, py::arg("costs"), py::arg("maximize"), py::arg("n_threads"),
         "Solve costs[b] for every b. Returns (row_ind[B,k], col_ind[B,k], status[B]); "
-        "status 0 ok, 1 NaN or -inf entry, 2 infeasible.");
+        "status 0 ok, 1 NaN or -inf entry, 2 infeasible, 3 finite entry beyond +-1e300.");
   m.attr("STATUS_OK") = static_cast<int>(LsapStatus::ok);
   m.attr("STATUS_INVALID_ENTRY") = static_cast<int>(LsapStatus::invalid_entry);
   m.attr("STATUS_INFEASIBLE") = static_cast<int>(LsapStatus::infeasible);
+  m.attr("STATUS_OUT_OF_RANGE") = static_cast<int>(LsapStatus::out_of_range);
 }

@@ -12,17 +12,22 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr int64_t kInPlaceBytes = 256 * 1024;
+constexpr double kMaxMagnitude = 1e300;
 
-enum class Entries { finite, with_forbidden, invalid };
+enum class Entries { finite, with_forbidden, invalid, out_of_range };
 
 // One pass over the matrix: NaN or -inf anywhere makes it invalid; +inf entries are
-// forbidden pairs. Compares the raw values (the sign only swaps which infinity is which) in a
-// branch-free inner loop, so that contiguous rows vectorise.
+// forbidden pairs; a finite entry beyond +-kMaxMagnitude is out of range (differences of such
+// costs overflow to infinity and the solver could no longer tell them from forbidden pairs).
+// Compares the raw values (the sign only swaps which infinity is which) in a branch-free inner
+// loop, so that contiguous rows vectorise.
 template <typename T>
 Entries classify_entries(const CostView<T>& c) {
   const T inf = std::numeric_limits<T>::infinity();
   const T bad_inf = c.sign > 0 ? -inf : inf;
-  bool invalid = false, forbidden = false;
+  // float32 costs cannot exceed the bound (3.4e38), so only float64 pays for the check
+  const T limit = static_cast<T>(std::min<double>(kMaxMagnitude, std::numeric_limits<T>::max()));
+  bool invalid = false, forbidden = false, huge = false;
   for (int64_t i = 0; i < c.n_rows && !invalid; ++i) {
     const T* row = c.data + i * c.row_stride;
     auto scan = [&](auto stride) {
@@ -30,12 +35,14 @@ Entries classify_entries(const CostView<T>& c) {
         const T x = row[j * stride];
         invalid |= (x != x) | (x == bad_inf);
         forbidden |= (x == -bad_inf);
+        huge |= ((x > limit) & (x != inf)) | ((x < -limit) & (x != -inf));
       }
     };
     if (c.col_stride == 1) scan(std::integral_constant<int64_t, 1>{});
     else scan(c.col_stride);
   }
   if (invalid) return Entries::invalid;
+  if (huge) return Entries::out_of_range;
   return forbidden ? Entries::with_forbidden : Entries::finite;
 }
 
@@ -120,6 +127,7 @@ void augmenting_row_reduction(const CostView<T>& c, LsapWorkspace& ws) {
           else { u2 = u1; j2 = j1; u1 = h; j1 = j; }
         }
       }
+      if (j1 < 0) continue;  // no finite reduced cost (cannot happen for in-range entries): left free
       int64_t i0 = row4col[j1];
       const bool strict = u1 < u2;
       if (strict) {
@@ -288,11 +296,13 @@ LsapStatus solve_lsap(const CostView<T>& cost, LsapWorkspace& ws, int64_t* row_o
     // Which entries are finite does not depend on the orientation: scan the contiguous one.
     const Entries entries = classify_entries(cost.col_stride == 1 ? cost : wide);
     if (entries == Entries::invalid) return LsapStatus::invalid_entry;
+    if (entries == Entries::out_of_range) return LsapStatus::out_of_range;
     status = solve_wide(wide, entries, ws);
   } else {
     const CostView<double> copy = contiguous_copy(wide, ws.scratch);
     const Entries entries = classify_entries(copy);
     if (entries == Entries::invalid) return LsapStatus::invalid_entry;
+    if (entries == Entries::out_of_range) return LsapStatus::out_of_range;
     status = solve_wide(copy, entries, ws);
   }
   if (status != LsapStatus::ok) return status;

@@ -14,7 +14,7 @@
 
 namespace faceit {
 
-enum class LsapStatus : int { ok = 0, invalid_entry = 1, infeasible = 2 };
+enum class LsapStatus : int { ok = 0, invalid_entry = 1, infeasible = 2, out_of_range = 3 };
 
 // A read-only view of a cost matrix entry (i, j) = sign * data[i * row_stride + j * col_stride].
 // sign = -1 turns a maximisation into a minimisation without touching the data.
@@ -44,7 +44,8 @@ struct LsapWorkspace {
 
 // Solves one problem of any shape. On success writes k = min(n_rows, n_cols) pairs to
 // row_out / col_out, sorted by row. Entries equal to +inf (after the sign) are forbidden
-// pairs; NaN and -inf give invalid_entry; no complete finite assignment gives infeasible.
+// pairs; NaN and -inf give invalid_entry; a finite entry beyond +-1e300 gives out_of_range; no
+// complete finite assignment gives infeasible.
 template <typename T>
 LsapStatus solve_lsap(const CostView<T>& cost, LsapWorkspace& ws, int64_t* row_out, int64_t* col_out);
 

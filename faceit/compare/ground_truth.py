@@ -4,9 +4,13 @@
     dci(units, factors)  Disentanglement, Completeness, Informativeness (Eastwood & Williams 2018)
     sap(units, factors)  Separated Attribute Predictability (Kumar et al. 2018)
 
-units: [N, K] array or Representation (informative units); factors: [N, F] continuous (or
-discrete codes). Constant units carry no information: they score 0 everywhere, with a warning;
-so does a Representation without informative units (a collapsed model).
+units: [N, K] array or Representation (informative units); factors: [N, F], continuous, or
+discrete codes (an all-integer column of at most 256 levels): MIG uses such codes as they are, as Chen et al. and
+disentanglement_lib do, and bins continuous columns; SAP and DCI's informativeness treat every
+factor as continuous (r^2 and R^2; Kumar et al. score categorical factors by classification
+accuracy instead). Constant units carry no information: they score 0 everywhere and leave DCI's
+completeness as it is, with a warning; a Representation without informative units (a collapsed
+model) scores 0.
 """
 
 from __future__ import annotations
@@ -76,21 +80,37 @@ def mutual_information(a_codes: np.ndarray, b_codes: np.ndarray, n_bins: int) ->
     return (joint * np.log(ratio)).sum(axis=(2, 3))
 
 
+#: integer factors with up to this many levels are used as codes; more are binned like continuous ones
+MAX_CODE_LEVELS = 256
+
+
+def factor_codes(f: np.ndarray, n_bins: int) -> np.ndarray:
+    """Discrete codes [N, F] of the factors: an all-integer column with at most MAX_CODE_LEVELS
+    levels by its own levels (0..L-1), any other column in ``n_bins`` equal-width bins."""
+    codes = discretize(f, n_bins)
+    for j in np.flatnonzero((f == np.round(f)).all(axis=0)):
+        levels, inverse = np.unique(f[:, j], return_inverse=True)
+        if levels.size <= MAX_CODE_LEVELS:
+            codes[:, j] = inverse
+    return codes
+
+
 def _mig_terms(units, factors, n_bins) -> np.ndarray:
     n_bins = check_positive_int(n_bins, "n_bins", minimum=2)
     u, f, varying = _inputs(units, factors, stacklevel=4)  # warnings point at the caller of mig / mig_per_factor
-    fc = discretize(f, n_bins)
-    mi = np.maximum(mutual_information(discretize(u, n_bins), fc, n_bins), 0.0)  # [K, F]; >= 0 up to rounding
+    fc = factor_codes(f, n_bins)
+    width = max(n_bins, int(fc.max()) + 1)  # the one-hot width: bins, or a factor's levels where more
+    mi = np.maximum(mutual_information(discretize(u, n_bins), fc, width), 0.0)  # [K, F]; >= 0 up to rounding
     mi[~varying] = 0.0
-    entropy = np.diagonal(mutual_information(fc, fc, n_bins))              # H(v_k) = I(v_k; v_k)
+    entropy = np.diagonal(mutual_information(fc, fc, width))               # H(v_k) = I(v_k; v_k)
     return _top_gap(mi) / entropy
 
 
 def mig(units, factors, n_bins: int = 20) -> float:
     """Mutual Information Gap: mean over factors of (largest - second largest MI with a unit) / H(factor).
 
-    Units and factors are discretised into ``n_bins`` equal-width bins (20 by default); MI and
-    entropy in nats from the plug-in estimate. 1 = each factor captured by exactly one unit.
+    Units and continuous factors are discretised into ``n_bins`` equal-width bins (20 by default;
+    integer factors keep their own levels); MI and entropy in nats from the plug-in estimate. 1 = each factor captured by exactly one unit.
     :func:`mig_per_factor` gives the terms of the mean.
     """
     return float(np.mean(_mig_terms(units, factors, n_bins)))
@@ -144,13 +164,17 @@ def dci(units, factors, importance: str = "random_forest", *, test_fraction: flo
     unit's share of importance; completeness: per factor 1 - H_K(R_.k/sum) weighted likewise.
     """
     check_choice(importance, "importance", IMPORTANCES)
-    if not 0 < test_fraction < 1:
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
         raise ConfigError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     u, f, varying = _inputs(units, factors, min_rows=4)
     n = u.shape[0]
-    order = np.random.default_rng(seed).permutation(n)
-    n_test = min(max(1, int(round(test_fraction * n))), n - 2)
+    order = np.random.default_rng(check_positive_int(seed, "seed", minimum=0)).permutation(n)
+    n_test = min(max(2, int(round(test_fraction * n))), n - 2)
     test, train = order[:n_test], order[n_test:]
+    flat = np.flatnonzero(f[test].std(axis=0) == 0)
+    if flat.size:
+        raise DataError(f"factors: column(s) {flat.tolist()} are constant over the {n_test} held-out samples, so "
+                        "informativeness (R^2) is undefined; use more samples or another seed")
     k, n_factors = u.shape[1], f.shape[1]
     imp = np.zeros((k, n_factors))
     pred = np.tile(f[train].mean(0), (n_test, 1))
@@ -179,5 +203,12 @@ def dci(units, factors, importance: str = "random_forest", *, test_fraction: flo
         disent = float(alignment_from_weights(imp.T, "entropy")[0])   # distributions over factors, per unit
     else:
         disent = 1.0 if imp.any() else 0.0
-    complete = float(alignment_from_weights(imp, "entropy")[0]) if imp.any() else 0.0  # over units, per factor
+    # over the varying units only, per factor: a dead unit is no column of the representation
+    live = imp[varying]
+    if not imp.any():
+        complete = 0.0
+    elif live.shape[0] == 1:
+        complete = 1.0
+    else:
+        complete = float(alignment_from_weights(live, "entropy")[0])
     return DCIResult(disent, complete, float(per_factor.mean()), per_factor, imp)

@@ -33,8 +33,9 @@ _DRAWS_PER_BLOCK = 2**22
 def draw_tuning(kind: str, n_neurons: int, n_factors: int, seed=0, window_s: float = 0.25) -> Tuning:
     """Draw a population's tuning (see the module docstring for the distributions).
 
-    kind "axis": each axis is one factor, factors dealt in turn so each gets n_neurons/F neurons
-    (random order and sign); "sparse": 2-3 random factors, weights of magnitude uniform(0.5, 1)
+    kind "axis": each axis is one factor, factors dealt in turn so each gets n_neurons // F neurons,
+    and the n_neurons mod F left over go to as many different factors drawn at random (random
+    order and sign); "sparse": 2-3 random factors, weights of magnitude uniform(0.5, 1)
     with random signs, normalised; "mixed": dense Gaussian axes, normalised.
     """
     check_choice(kind, "tuning", TUNING_KINDS)
@@ -45,7 +46,11 @@ def draw_tuning(kind: str, n_neurons: int, n_factors: int, seed=0, window_s: flo
     rng = np.random.default_rng(seed)
     axes = np.zeros((n_neurons, n_factors))
     if kind == "axis":
-        factor_of = rng.permutation(np.arange(n_neurons) % n_factors)
+        # the left-over neurons' factors come from a child stream: the draws below stay the same
+        spare = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0]).choice(
+            n_factors, n_neurons % n_factors, replace=False)
+        dealt = np.concatenate([np.tile(np.arange(n_factors), n_neurons // n_factors), np.sort(spare)])
+        factor_of = rng.permutation(dealt)
         axes[np.arange(n_neurons), factor_of] = rng.choice([-1.0, 1.0], size=n_neurons)
     elif kind == "sparse":
         n_used = rng.integers(2, min(3, n_factors) + 1, size=n_neurons)
@@ -88,6 +93,7 @@ def simulate_population(factors, n_neurons: int | None = None, tuning: str | Tun
         stimulus_ids = factors.ids if stimulus_ids is None else stimulus_ids
         factors = factors.factors
     factors = as_matrix(factors, "factors")
+    seed = check_positive_int(seed, "seed", minimum=0)
     n_trials = check_positive_int(n_trials, "n_trials")
     window_s = float(window_s)
     if not window_s > 0:

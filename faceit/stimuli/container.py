@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,7 +109,8 @@ class Stimuli:
 
     def save(self, path) -> Path:
         """Write an .npz archive (atomically) that :func:`faceit.stimuli.load_images` reads back:
-        images, ids, and factors, factor_names, landmarks and labels (as ``label_<name>``) when present."""
+        images, ids, and factors, factor_names, landmarks, labels (as ``label_<name>``) when present,
+        and ``meta`` (JSON, without its ``source``)."""
         arrays = {"images": self.images, "ids": self.ids}
         if self.factors is not None:
             arrays["factors"] = self.factors
@@ -117,6 +119,8 @@ class Stimuli:
             arrays["landmarks"] = self.landmarks
         for name, values in self.labels.items():
             arrays[f"label_{name}"] = values
+        kept = {k: v for k, v in self.meta.items() if k != "source"}  # where it came from is the archive now
+        arrays["meta_json"] = np.asarray(json.dumps(kept, default=str))
         path = Path(path)
         if path.suffix != ".npz":
             raise ConfigError(f"Stimuli.save: path {str(path)!r} must end in .npz (load_images reads it by that name)")

@@ -6,6 +6,7 @@ with the input raises :class:`~faceit.errors.DataError` naming the file and the 
 
 from __future__ import annotations
 
+import json
 import logging
 import zipfile
 from pathlib import Path
@@ -341,8 +342,16 @@ def _load_npz(file: Path, size: int, limit: int | None, progress) -> Stimuli:
         if uniq.size < ids.size:
             raise DataError(f"{file}: duplicate ids, e.g. {uniq[counts > 1][:5].tolist()}")
     labels = {key[len("label_"):]: column(key, 1) for key in arrays if key.startswith("label_")}
+    meta = {}
+    if "meta_json" in arrays:  # what Stimuli.save keeps of its meta
+        try:
+            meta = json.loads(str(arrays["meta_json"]))
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{file}: 'meta_json' is not JSON ({exc})") from None
+        if not isinstance(meta, dict):
+            raise DataError(f"{file}: 'meta_json' should hold a JSON object")
     return Stimuli(images=np.ascontiguousarray(images), ids=ids, factors=factors, factor_names=factor_names,
-                   landmarks=landmarks, labels=labels, meta={"source": str(file)})
+                   landmarks=landmarks, labels=labels, meta={**meta, "source": str(file)})
 
 
 def _npz_images(images: np.ndarray, file: Path) -> np.ndarray:

@@ -92,6 +92,7 @@ def synthetic_faces(n: int, seed: int = 0, size: int = 64, world="default",
     factors float64 [n, F] in [-1, 1], factor_names and landmarks float64 [n, L, 2].
     """
     n = check_positive_int(n, "n")
+    seed = check_positive_int(seed, "seed", minimum=0)
     w = get_world(world)
     factors = w.sample(n, np.random.default_rng(seed))
     return _stimuli(w, factors, [f"s{seed}_{i:06d}" for i in range(n)], size, progress)
@@ -108,7 +109,7 @@ def synthetic_identities(n_identities: int, views_per_identity: int, seed: int =
     n_id = check_positive_int(n_identities, "n_identities")
     n_view = check_positive_int(views_per_identity, "views_per_identity")
     w = get_world(world)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_positive_int(seed, "seed", minimum=0))
     identity = np.repeat(np.arange(n_id), n_view)
     factors = w.sample(n_id * n_view, rng)
     is_identity = np.array([f.kind == "identity" for f in w.factors])
@@ -151,7 +152,7 @@ def factor_salience(world="default", size: int = 32, n: int = 256, seed: int = 0
     if not 0 < step < 0.5:
         raise ConfigError(f"step must be in (0, 0.5), got {step!r}")
     lo, hi = w.ranges.T
-    base = w.sample(n, np.random.default_rng(seed))
+    base = w.sample(n, np.random.default_rng(check_positive_int(seed, "seed", minimum=0)))
     base = np.clip(base, lo + step, hi - step)
     out = np.empty(w.n_factors)
     for k in range(w.n_factors):
@@ -178,7 +179,7 @@ def factor_variance(world="default", size: int = 32, n: int = 64, levels: int = 
     size = check_size(size)
     n = check_positive_int(n, "n")
     levels = check_positive_int(levels, "levels", minimum=2)
-    base = w.sample(n, np.random.default_rng(seed))
+    base = w.sample(n, np.random.default_rng(check_positive_int(seed, "seed", minimum=0)))
     out = np.empty(w.n_factors)
     for k, (lo, hi) in enumerate(w.ranges):
         factors = np.repeat(base, levels, axis=0)
