@@ -6,6 +6,7 @@ Every FaceitError becomes one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -27,6 +28,8 @@ EXAMPLES = """examples:
 # --------------------------------------------------------------------------- inputs
 
 IMAGES_HELP = "image folder, CelebA root, .npz, or synthetic:N[:SEED[:WORLD]]"
+SCHEDULER_HELP = ("address of a dask.distributed scheduler (e.g. tcp://host:8786) whose workers do the work "
+                  "(needs the [distributed] extra)")
 
 
 def _images(spec: str, size: int):
@@ -85,6 +88,18 @@ def _responses(path: str, units):
     return responses
 
 
+@contextlib.contextmanager
+def _client(address: str | None):
+    """A dask.distributed Client for --scheduler ADDRESS (closed afterwards), or None to work in this process."""
+    if address is None:
+        yield None
+        return
+    from ._dask import connect
+
+    with connect(address) as client:
+        yield client
+
+
 def _print(record: dict) -> None:
     print(json.dumps(record, indent=1, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
 
@@ -137,9 +152,10 @@ def cmd_sweep(args) -> None:
     stimuli = _images(args.images, args.size)
     overrides = _recipe_overrides(args)
     steps = {"steps": overrides.pop("steps")} if "steps" in overrides else {}
-    entries = sweep(stimuli, args.out, betas=args.betas, seeds=args.seeds, family=args.family,
-                    model_kwargs={"latent_dim": args.latent_dim, "tc_weight": args.tc_weight},
-                    train_kwargs=overrides, **steps)
+    with _client(args.scheduler) as client:
+        entries = sweep(stimuli, args.out, betas=args.betas, seeds=args.seeds, family=args.family,
+                        model_kwargs={"latent_dim": args.latent_dim, "tc_weight": args.tc_weight},
+                        train_kwargs=overrides, client=client, **steps)
     for e in entries:
         print(f"{e.path}: {e.status} at step {e.step}")
 
@@ -178,8 +194,10 @@ def cmd_permtest(args) -> None:
 
     units = _units(args.units)
     responses = _responses(args.responses, units)
-    res = permutation_test(units, responses.rates, statistic=args.statistic, n_permutations=args.n_permutations,
-                           seed=args.seed, backend=args.backend, checkpoint=args.checkpoint)
+    with _client(args.scheduler) as client:
+        res = permutation_test(units, responses.rates, statistic=args.statistic,
+                               n_permutations=args.n_permutations, seed=args.seed, backend=args.backend,
+                               checkpoint=args.checkpoint, client=client)
     record = {"statistic": args.statistic, "observed": res.observed, "p_value": res.p_value,
               "n_permutations": args.n_permutations, "backend": res.backend}
     if res.pair_p_values is not None:
@@ -261,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("--betas", type=float, nargs="+", default=[1.0, 4.0, 8.0, 16.0], help="β values")
             p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds")
+            p.add_argument("--scheduler", default=None, help=SCHEDULER_HELP + "; --out must be on a file "
+                           "system every worker sees")
 
     p = add("encode", cmd_encode, "Encode images with a trained model or saved baseline into units.npz "
             "(posterior means, KL per unit, informative mask, stimulus ids).")
@@ -285,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", default="auto", choices=["auto", "numpy", "numba", "cupy"])
     p.add_argument("--checkpoint", default=None, help="file to save progress to; a rerun resumes from it")
+    p.add_argument("--scheduler", default=None, help=SCHEDULER_HELP)
 
     p = add("reconstruct", cmd_reconstruct, "Reconstruct held-out faces from one matched neuron per unit (Fig 7).")
     p.add_argument("--model", required=True, help="a training folder or a saved baseline (.safetensors)")

@@ -58,7 +58,7 @@ def model_folder(family: str, beta: float, seed: int) -> str:
 
 def sweep(images, out_dir, betas=(1.0, 2.0, 4.0, 8.0, 16.0), seeds=(0, 1, 2), steps: int = DEFAULT_STEPS, *,
           family: str = "beta_vae", model_kwargs: dict | None = None, train_kwargs: dict | None = None,
-          progress: bool = True) -> list[SweepEntry]:
+          progress: bool = True, client=None) -> list[SweepEntry]:
     """Train one model per (β, seed) into ``out_dir/<family>-beta<β>-seed<seed>/``.
 
     images: as for :func:`~faceit.models.train`; the model's image_size and channels are taken
@@ -66,6 +66,9 @@ def sweep(images, out_dir, betas=(1.0, 2.0, 4.0, 8.0, 16.0), seeds=(0, 1, 2), st
     sigma, beta_warmup, ...). train_kwargs: further :func:`train` arguments (batch_size, lr,
     device, checkpoint_every, ...). For families "ae" and "capacity" β is unused (the capacity
     objective's weight is ``gamma`` in model_kwargs) and only the seeds count; for "vae" β is 1.
+    client: a dask.distributed Client: each model trains as a task on its workers (give each
+    worker one thread and torch threads to match); ``out_dir`` must be a folder every worker
+    sees (a shared file system). The models and the manifest are the same as without.
     Returns one :class:`SweepEntry` per model, in order.
     """
     check_choice(family, "family", FAMILIES)
@@ -105,19 +108,40 @@ def sweep(images, out_dir, betas=(1.0, 2.0, 4.0, 8.0, 16.0), seeds=(0, 1, 2), st
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(b, s) for b in betas for s in seeds]
+    settings = dict(family=family, steps=steps, model_kwargs=model_kwargs, train_kwargs=train_kwargs)
+    if client is None:
+        done = (_train_one(images, out, beta, seed, progress=progress, **settings) for beta, seed in jobs)
+    else:
+        done = _train_remotely(client, images, out, jobs, settings)
     entries: list[SweepEntry] = []
-    for beta, seed in tqdm(jobs, desc=f"sweep {family}", disable=not progress, unit="model"):
-        folder = out / model_folder(family, beta, seed)
-        model = BetaVAE(beta=beta, family=family, **model_kwargs)
-        started = has_checkpoint(folder)
-        prior_step = read_checkpoint_info(folder)["step"] if started else 0
-        result = train(model, images, steps, seed=seed, checkpoint_dir=folder, progress=progress, **train_kwargs)
-        status = "skipped" if prior_step >= steps else ("resumed" if started else "trained")
-        entries.append(SweepEntry(family=family, beta=beta, seed=seed, path=str(folder), status=status,
-                                  step=result.step, seconds=round(result.seconds, 3),
-                                  final=result.log[-1] if result.log else None))
+    for entry in tqdm(done, total=len(jobs), desc=f"sweep {family}", disable=not progress, unit="model"):
+        entries.append(entry)
         _write_manifest(out, entries, jobs, family, steps, model_kwargs, train_kwargs)
     return entries
+
+
+def _train_one(images, out: Path, beta: float, seed: int, *, family: str, steps: int, model_kwargs: dict,
+               train_kwargs: dict, progress: bool) -> SweepEntry:
+    """Train (resume, or skip when finished) one model of a sweep into its folder under ``out``."""
+    folder = out / model_folder(family, beta, seed)
+    model = BetaVAE(beta=beta, family=family, **model_kwargs)
+    started = has_checkpoint(folder)
+    prior_step = read_checkpoint_info(folder)["step"] if started else 0
+    result = train(model, images, steps, seed=seed, checkpoint_dir=folder, progress=progress, **train_kwargs)
+    status = "skipped" if prior_step >= steps else ("resumed" if started else "trained")
+    return SweepEntry(family=family, beta=beta, seed=seed, path=str(folder), status=status, step=result.step,
+                      seconds=round(result.seconds, 3), final=result.log[-1] if result.log else None)
+
+
+def _train_remotely(client, images, out: Path, jobs, settings):
+    """The jobs' entries, in order, each model trained as a task on a dask.distributed worker."""
+    from .._dask import check_client, in_order
+
+    check_client(client)
+    shared = client.scatter(images, broadcast=True)
+    futures = [client.submit(_train_one, shared, out, beta, seed, progress=False, pure=False, **settings)
+               for beta, seed in jobs]
+    return in_order(client, futures)
 
 
 def _write_manifest(out: Path, entries, jobs, family, steps, model_kwargs, train_kwargs) -> None:

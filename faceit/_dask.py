@@ -1,0 +1,47 @@
+"""Work spread over a dask.distributed cluster: the ``client=`` argument of sweep and permutation_test.
+
+Only what is needed to hand independent pieces of work (one model of a sweep, one chunk of
+permutations) to the workers of a ``dask.distributed.Client`` and take the results back. dask is
+an optional dependency (``pip install faceit-neuro[distributed]``); without a client nothing here
+is imported.
+"""
+
+from __future__ import annotations
+
+from .errors import BackendUnavailableError, ConfigError
+
+
+def check_client(client):
+    """``client`` if it is a dask.distributed Client; ConfigError otherwise (BackendUnavailableError
+    when dask.distributed is not installed)."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise BackendUnavailableError("client=: dask.distributed is not installed "
+                                      "(pip install 'faceit-neuro[distributed]')") from None
+    if not isinstance(client, Client):
+        raise ConfigError(f"client must be a dask.distributed.Client, got {type(client).__name__}")
+    return client
+
+
+def connect(address: str):
+    """A Client connected to the scheduler at ``address`` (e.g. tcp://host:8786); ConfigError if it cannot."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise BackendUnavailableError("--scheduler: dask.distributed is not installed "
+                                      "(pip install 'faceit-neuro[distributed]')") from None
+    try:
+        return Client(address, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(f"--scheduler {address}: cannot connect ({exc})") from None
+
+
+def in_order(client, futures):
+    """Each future's result, in the order given (raises the first task error); the futures not yet
+    taken are cancelled when the caller stops early."""
+    try:
+        for future in futures:
+            yield future.result()
+    finally:
+        client.cancel(futures)
