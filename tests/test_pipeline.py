@@ -219,13 +219,13 @@ cv = 3
     assert float(pca["matched_r"]) > 0.5  # about 0.69 aligned, 0.23 if the order were left reversed
 
     # the recording replaced at the same path: a rerun reads it anew instead of reusing the old scores
-    Responses(rates=sim.rates[::-1] + 5 * np.random.default_rng(0).standard_normal(sim.rates.shape),
-              stimulus_ids=np.array(names[::-1])).save(recorded)
+    scrambled = np.random.default_rng(0).permutation(90)  # the rates now answer other faces than their ids say
+    Responses(rates=sim.rates[scrambled], stimulus_ids=np.array(names)).save(recorded)
     with pytest.warns(UserWarning):
         assert cli.main(["run", str(config), "--out", str(tmp_path / "run"), "--no-report"]) == 0
     with open(tmp_path / "run" / "results" / "summary.csv") as fh:
         noisy = next(r for r in csv.DictReader(fh) if r["model"] == "pca")
-    assert float(noisy["matched_r"]) < float(pca["matched_r"]) - 0.1
+    assert float(noisy["matched_r"]) < float(pca["matched_r"]) - 0.2
 
 
 def test_a_trained_sweep_keeps_the_beta_one_member_a_plain_vae(tmp_path):
