@@ -162,8 +162,12 @@ def test_traversals_label_units_with_factor_and_neuron(report):
 
 
 def test_collapsed_models_are_left_out_with_reasons(tmp_path):
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "traversals.png").write_bytes(b"an earlier build's figure")
     out = run_and_report(tmp_path, collapsed_betas=(2.0, 4.0, 8.0))
     page = out["path"].read_text()
+    # the neuron-subset ceiling never uses fewer than 2 neurons as "units" (1 aligns with itself at 1)
+    assert all(c["subset_k"] >= 2 for c in out["results"]["controls"].values())
     assert "have no scores and are left out of the figures" in page
     assert "has no informative unit (collapsed)" in page
     assert "Not shown: UDR against alignment" in page
@@ -171,6 +175,7 @@ def test_collapsed_models_are_left_out_with_reasons(tmp_path):
     images = embedded_images(page)
     assert {"stimuli.png", "fig3b_alignment.png", "explained_variance.png", "fig7c_cosine_distance.png"} <= set(images)
     assert "traversals.png" not in images
+    assert {p.name for p in (tmp_path / "figures").glob("*.png")} == set(images)  # no stale figure left
 
 
 # --------------------------------------------------------------------------- headless Chromium

@@ -156,3 +156,37 @@ def test_render_report_numbers_figures_and_escapes_text(tmp_path):
         render_report("T", [Section("S", tables=[Table(["a", "b", "c"], [[1, 2]])])])
     out = write_report(tmp_path / "r" / "report.html", "Title", sections)
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_user_strings_with_dollar_signs_print_as_themselves(tmp_path, rng):
+    """Model and population names come from folders and file stems; "$" must not start mathtext."""
+    scores = {"beta_vae": {"score": rng.uniform(0.3, 0.6, 3)}, "ae$x": {"score": [0.2]}}
+    path = F.alignment_by_class(tmp_path / "a.png", scores, ceiling_label="rates$_$x: 4 neurons", note="p$ 1$")
+    assert png_size(path)[0] > 0
+
+
+def test_summary_side_tables_are_proper_csv(tmp_path):
+    import csv
+
+    from faceit.pipeline.run import write_tables
+    from faceit.pipeline.store import RunStore
+
+    record = {"per_neuron": {"neuron": [0], "alignment_d": [0.5], "ev_neuron": [0], "ev_r2": [0.2]},
+              "pairs": {"unit": [1], "neuron": [0], "r": [0.7], "p_fwer": [0.01]}}
+    store = RunStore(tmp_path)
+    write_tables(store, [], {"pairs": {("pca", "monkeyA,day1"): record}})
+    with open(tmp_path / "results" / "per_neuron.csv") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[1] == ["pca", "monkeyA,day1", "0", "0.5", "0.2"]
+    with open(tmp_path / "results" / "pairs.csv") as fh:
+        assert list(csv.reader(fh))[1] == ["pca", "monkeyA,day1", "1", "0", "0.7", "0.01"]
+
+
+def test_the_corrected_explained_variance_is_a_ratio_of_means():
+    from types import SimpleNamespace
+
+    from faceit.pipeline.analysis import _corrected_mean
+
+    ev = SimpleNamespace(r2=np.array([0.2, 0.3, 0.5, 0.1]), noise_ceiling=np.array([0.4, 0.6, 0.0, np.nan]))
+    assert _corrected_mean(ev) == pytest.approx((0.2 + 0.3) / 2 / ((0.4 + 0.6) / 2))
+    assert _corrected_mean(SimpleNamespace(r2=ev.r2, noise_ceiling=None)) is None

@@ -69,3 +69,14 @@ def test_bad_input(tmp_path, images, kwargs, message):
     with pytest.raises(DataError, match=message):
         save_image_grid(images, tmp_path / "x.png", **kwargs)
     assert not (tmp_path / "x.png").exists()
+
+
+def test_any_integer_type_is_0_255_and_floats_must_be_0_1(tmp_path):
+    grid = _cells(1, 2)
+    as_uint8 = np.asarray(Image.open(save_image_grid(grid, tmp_path / "u8.png")).convert("RGB"))
+    as_int64 = np.asarray(Image.open(save_image_grid(grid.astype(np.int64), tmp_path / "i64.png")).convert("RGB"))
+    np.testing.assert_array_equal(as_int64, as_uint8)
+    with pytest.raises(DataError, match=r"float pixels must be in \[0, 1\]"):
+        save_image_grid(grid.astype(np.float32), tmp_path / "f.png")  # 0-255 floats would saturate
+    with pytest.raises(DataError, match="integer pixels must be 0-255"):
+        save_image_grid(grid.astype(np.int64) * 2, tmp_path / "i.png")

@@ -85,8 +85,7 @@ def analyse_pair(config: RunConfig, entry: ModelEntry, rep, responses, stimuli: 
         alignment=align.score, alignment_rotation=align.rotation_control, alignment_p=perm_a.p_value,
         matched_r=matching.mean_abs_r, matched_r_p=perm_r.p_value,
         explained_variance=float(np.nanmean(ev.r2)),
-        explained_variance_corrected=(None if ev.r2_ceiling_corrected is None
-                                      else float(np.nanmedian(ev.r2_ceiling_corrected))),
+        explained_variance_corrected=_corrected_mean(ev),
         per_neuron={"neuron": align.neuron_index.tolist(), "alignment_d": align.per_neuron.tolist(),
                     "ev_neuron": ev.neuron_index.tolist(), "ev_r2": ev.r2.tolist()},
         pairs={"unit": matching.unit_index.tolist(), "neuron": matching.neuron_index.tolist(),
@@ -94,6 +93,9 @@ def analyse_pair(config: RunConfig, entry: ModelEntry, rep, responses, stimuli: 
                                                     if perm_r.pair_p_values is not None else None)},
         null={"matched_r": perm_r.null.tolist(), "alignment": perm_a.null.tolist()},
     )
+    if test_rows.size < 2:
+        warnings.warn(f"{entry.name}: fewer than 2 held-out stimuli; no reconstruction scores", stacklevel=2)
+        return record
     train_stim = stimuli.experiment.subset(fit_rows)
     test_stim = stimuli.experiment.subset(test_rows)
     rec = _nan_if_missing(lambda: reconstruct(entry.model, train_stim, rates, test_stim,
@@ -103,6 +105,18 @@ def analyse_pair(config: RunConfig, entry: ModelEntry, rep, responses, stimuli: 
                       recon_identification=rec.identification_accuracy, recon_pixel_mse=rec.pixel_mse,
                       recon_n_neurons=rec.n_neurons, recon_distances=rec.cosine_distance.tolist())
     return record
+
+
+def _corrected_mean(ev) -> float | None:
+    """The population's R^2 as a fraction of what its noise ceilings allow: mean R^2 over the
+    neurons with a positive ceiling divided by their mean ceiling (a mean of per-neuron ratios would
+    let a neuron with a tiny ceiling dominate; this pairs with the mean R^2 beside it)."""
+    if ev.noise_ceiling is None:
+        return None
+    good = ev.noise_ceiling > 0
+    if not good.any():
+        return None
+    return float(np.mean(ev.r2[good]) / np.mean(ev.noise_ceiling[good]))
 
 
 def analyse(config: RunConfig, store: RunStore, stimuli: StimulusSets, populations: dict,
@@ -154,7 +168,9 @@ def population_controls(config: RunConfig, stimuli: StimulusSets, responses, mod
     fit_rows = np.flatnonzero(~stimuli.test)
     rates = responses.rates[fit_rows]
     top = top_udr_model(models, udr)
-    k = reps[top].n_informative if top else config.models.latent_dim
+    # as many neurons as the top model has informative units; a model with fewer than 2 gives no
+    # meaningful ceiling (one neuron aligns with itself at 1), so then the latent size, as without a top model
+    k = reps[top].n_informative if top and reps[top].n_informative >= 2 else config.models.latent_dim
     k = max(1, min(k, rates.shape[1] - 1))
     ceiling = neuron_subset_ceiling(rates, n_units=k, n_repeats=a.subset_repeats, seed=a.seed, alpha=a.alpha)
     out = {"subset_k": int(k), "subset_scores": ceiling.scores.tolist(), "top_model": top}
@@ -222,8 +238,8 @@ def findings(models: list[ModelEntry], results: dict) -> list[str]:
                 if p == pop and n in results["udr"] and r.get("alignment") is not None]
         if len(vaes) >= 3:
             corr = pearson([u for u, _ in vaes], [a for _, a in vaes])
-            out.append(f"[{pop}] Across {len(vaes)} β-VAEs, UDR and alignment correlate with r = {corr.r:.2f} "
-                       f"(p = {corr.p_value:.3g}).")
+            out.append(f"[{pop}] Across the {len(vaes)} β-VAEs and VAEs with a UDR score, UDR and alignment "
+                       f"correlate with r = {corr.r:.2f} (p = {corr.p_value:.3g}).")
         if rec.get("recon_n_neurons") is not None:
             out.append(f"[{pop}] Its reconstruction of the held-out faces used {rec['recon_n_neurons']} neurons "
                        f"(one per informative unit): median cosine distance {rec['recon_cosine_distance']:.2f}, "

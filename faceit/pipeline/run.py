@@ -25,19 +25,20 @@ def write_tables(store: RunStore, rows: list[dict], results: dict) -> dict:
     atomic_write_text(store.path("results", "summary.json"), json.dumps(rows, indent=1))
 
     neurons, pairs = io.StringIO(), io.StringIO()
-    neurons.write("model,population,neuron,alignment_d,explained_variance\n")
-    pairs.write("model,population,unit,neuron,r,p_fwer\n")
+    neuron_rows, pair_rows = csv.writer(neurons, lineterminator="\n"), csv.writer(pairs, lineterminator="\n")
+    neuron_rows.writerow(["model", "population", "neuron", "alignment_d", "explained_variance"])
+    pair_rows.writerow(["model", "population", "unit", "neuron", "r", "p_fwer"])
     for (model, pop), rec in results["pairs"].items():
         if "per_neuron" not in rec:
             continue
         pn = rec["per_neuron"]
         ev = dict(zip(pn["ev_neuron"], pn["ev_r2"]))
         for neuron, d in zip(pn["neuron"], pn["alignment_d"]):
-            neurons.write(f"{model},{pop},{neuron},{d:.6g},{ev.get(neuron, float('nan')):.6g}\n")
+            neuron_rows.writerow([model, pop, neuron, f"{d:.6g}", f"{ev.get(neuron, float('nan')):.6g}"])
         pp = rec["pairs"]
         p_fwer = pp["p_fwer"] or [float("nan")] * len(pp["r"])
         for unit, neuron, r, p in zip(pp["unit"], pp["neuron"], pp["r"], p_fwer):
-            pairs.write(f"{model},{pop},{unit},{neuron},{r:.6g},{p:.6g}\n")
+            pair_rows.writerow([model, pop, unit, neuron, f"{r:.6g}", f"{p:.6g}"])
     atomic_write_text(store.path("results", "per_neuron.csv"), neurons.getvalue())
     atomic_write_text(store.path("results", "pairs.csv"), pairs.getvalue())
     return {"summary_csv": str(store.root / "results" / "summary.csv")}

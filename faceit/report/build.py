@@ -158,8 +158,10 @@ def stimuli_section(view: RunView) -> Section:
         "Stimuli",
         f"{n} face images of {h}×{h} px were shown to the neurons; {view.test_rows.size} of them were held out "
         f"from every fit and used only to score reconstructions.{factors}",
-        figures=[Figure(path, "Stimuli", f"The first {shown} of the {n} experimental stimuli. The models were "
-                        f"trained on {len(view.stimuli.train_images)} other images of the same world.")])
+        figures=[Figure(path, "Stimuli", f"The first {shown} of the {n} experimental stimuli. " + (
+            f"The models were trained on {len(view.stimuli.train_images)} other images of the same world."
+            if view.config.stimuli.source == "synthetic" else
+            f"The models were trained on the {len(view.stimuli.train_images)} stimuli that were not held out."))])
 
 
 # --------------------------------------------------------------------------- Fig 3b-e
@@ -628,5 +630,10 @@ def build_report(store, config, stimuli, populations, models, reps, results, row
         meta.append(f"run time {seconds:.0f} s")
     meta += [f"{len(stimuli.experiment)} stimuli ({view.test_rows.size} held out)", f"{len(models)} models",
              ", ".join(f"{p}: {r.rates.shape[1]} neurons" for p, r in populations.items())]
-    return write_report(store.path("report.html"), "faceit: do single model units match single face-patch neurons?",
+    page = write_report(store.path("report.html"), "faceit: do single model units match single face-patch neurons?",
                         sections, notes=_header_notes(view, notes), meta=meta)
+    drawn = {Path(f.path).name for section in sections for f in section.figures}
+    for old in (store.root / "figures").glob("*.png"):  # an earlier build's figures this page no longer shows
+        if old.name not in drawn:
+            old.unlink(missing_ok=True)
+    return page

@@ -45,8 +45,15 @@ def new_figure(width: float, height: float):
 
 def save_figure(fig, path) -> Path:
     """Write ``fig`` as PNG at ``path`` atomically; returns the path."""
+    import matplotlib
+    from matplotlib.text import Text
+
     path = Path(path)
-    with atomic_path(path, suffix=".png") as tmp:
+    # Labels carry user strings (model folders, file stems): a "$" must print as itself, not start
+    # mathtext. No figure here uses mathtext, so it is off for every text, ticks made at draw time too.
+    with matplotlib.rc_context({"text.parse_math": False}), atomic_path(path, suffix=".png") as tmp:
+        for text in fig.findobj(Text):
+            text.set_parse_math(False)
         fig.savefig(tmp, format="png", dpi=DPI)
     return path
 
@@ -111,7 +118,8 @@ def alignment_by_class(path, scores: dict, ceiling=None, ceiling_label: str = "n
     ax.set_xticks(range(len(scores)), [family_label(f) for f in scores], fontsize=8)
     ax.set_ylabel(ylabel, fontsize=8)
     ax.set_ylim(0, 1.05)
-    fig.legend(loc="outside upper center", ncols=3, fontsize=7, frameon=False)
+    # three entries side by side need about 5 inches; a narrower figure (few classes) stacks them
+    fig.legend(loc="outside upper center", ncols=3 if fig.get_figwidth() >= 5 else 1, fontsize=7, frameon=False)
     _note(ax, note)
     _style(ax)
     return save_figure(fig, path)

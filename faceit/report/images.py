@@ -30,11 +30,16 @@ def _as_grid(images, n_cols: int | None) -> np.ndarray:
         raise DataError(f"images: expected [rows, cols, H, W, 3] or [N, H, W, 3], got shape {np.shape(images)}")
     if arr.shape[-1] == 1:
         arr = np.repeat(arr, 3, axis=-1)
-    if arr.dtype == np.uint8:
+    if arr.dtype.kind in "iu":  # 0-255 intensities in any integer type
+        if arr.min() < 0 or arr.max() > 255:
+            raise DataError(f"images: integer pixels must be 0-255, got {arr.min()}-{arr.max()}")
         return arr.astype(np.float32) / 255.0
     arr = arr.astype(np.float32)
     if not np.isfinite(arr).all():
         raise DataError("images: contain NaN or inf")
+    if arr.min() < -0.01 or arr.max() > 1.01:  # rounding past the ends is clipped; 0-255 floats are not
+        raise DataError(f"images: float pixels must be in [0, 1], got {arr.min():.3g}-{arr.max():.3g} "
+                        "(for 0-255 values pass uint8)")
     return np.clip(arr, 0.0, 1.0)
 
 
