@@ -33,7 +33,7 @@ def connect(address: str):
                                       "(pip install 'faceit-neuro[distributed]')") from None
     try:
         return Client(address, timeout="20s")
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:  # unreachable, or not an address
         raise ConfigError(f"--scheduler {address}: cannot connect ({exc})") from None
 
 

@@ -21,7 +21,7 @@ def atomic_path(path, suffix: str | None = None):
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -30,13 +30,17 @@ def atomic_path(path, suffix: str | None = None):
 
 
 def _umask() -> int:
-    mask = os.umask(0)
+    """The process's current umask, read without changing it where the system allows (Linux)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0)  # elsewhere, set and restore it (another thread may see 0 for that moment)
     os.umask(mask)
     return mask
-
-
-# read once, at import: reading the umask means setting it, which other threads would see for a moment
-_UMASK = _umask()
 
 
 def atomic_write_bytes(path, data: bytes) -> None:

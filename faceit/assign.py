@@ -84,7 +84,8 @@ def linear_sum_assignment_batch(costs, maximize: bool = False, n_threads: int | 
     """
     arr = _as_cost_array(costs, "costs", ndim=3)
     if n_threads is None:
-        n_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        n_threads = min(cores, MAX_THREADS)
     if (isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer))
             or not 1 <= n_threads <= MAX_THREADS):
         raise ConfigError(f"n_threads must be an integer in [1, {MAX_THREADS}] or None, got {n_threads!r}")

@@ -71,21 +71,18 @@ def _units(path: str):
 
 
 def _responses(path: str, units):
-    """The responses to the units' stimuli: lined up by stimulus id when the units file has ids (as
-    ``faceit encode`` writes them), else taken row by row."""
+    """The responses to the units' stimuli (Responses.rows_for): by stimulus id when the units file
+    has ids (``faceit encode`` saves the images' names) and the responses file names its stimuli,
+    else row by row."""
     from .neural import load_responses
 
-    responses = load_responses(path)
-    if "ids" in units.meta:
-        try:
-            return responses.align_to(units.meta["ids"])
-        except DataError as exc:
-            raise DataError(f"--responses {path}: {exc} (the ids are those saved in --units; give the units as a .npy array to pair rows by position)"
-                            ) from None
-    if responses.rates.shape[0] != units.units.shape[0]:
-        raise DataError(f"--responses {path}: {responses.rates.shape[0]} stimuli, but --units has "
-                        f"{units.units.shape[0]}; both must list the same stimuli in the same order")
-    return responses
+    named = "ids" in units.meta
+    ids = units.meta["ids"] if named else np.arange(units.units.shape[0])
+    try:
+        return load_responses(path).rows_for(ids, "--responses", named=named)
+    except DataError as exc:
+        raise DataError(f"--responses {path}: {exc}" + (" (the ids are those saved in --units)" if named else "")
+                        ) from None
 
 
 @contextlib.contextmanager
@@ -116,7 +113,7 @@ def cmd_demo(args) -> None:
 def cmd_run(args) -> None:
     from .pipeline import load_config, run_pipeline
 
-    out = run_pipeline(load_config(args.config), args.out, report=not args.no_report)
+    out = run_pipeline(load_config(args.config), args.out, report=not args.no_report, notes=[])
     print(f"{'results' if args.no_report else 'report'}: {out}")
 
 
@@ -167,7 +164,9 @@ def cmd_encode(args) -> None:
     model = load_baseline(args.model)
     stimuli = _images(args.images, model.image_shape_[0])
     rep = model.transform(stimuli)
-    arrays = {"units": rep.units, "informative": rep.informative, "ids": np.asarray(stimuli.ids)}
+    arrays = {"units": rep.units, "informative": rep.informative}
+    if stimuli.has_ids:  # what align and permtest pair the responses by
+        arrays["ids"] = np.asarray(stimuli.ids)
     if rep.kl is not None:
         arrays["kl"] = rep.kl
     with atomic_path(args.out, suffix=".npz") as tmp:
@@ -212,7 +211,7 @@ def cmd_reconstruct(args) -> None:
 
     model = load_baseline(args.model)
     stimuli = _images(args.images, model.image_shape_[0])
-    responses = load_responses(args.responses).align_to(stimuli)
+    responses = load_responses(args.responses).rows_for(stimuli, "--responses")
     n = len(stimuli)
     if not 2 <= args.n_test < n - 2:
         raise DataError(f"--n-test {args.n_test}: must be between 2 and {n - 3} for {n} stimuli")

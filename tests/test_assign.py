@@ -239,3 +239,11 @@ def test_out_of_memory_in_a_worker_thread_is_a_memory_error_not_an_abort(tmp_pat
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-500:]
     assert done.stdout.strip() in ("MemoryError", "solved")
+
+
+def test_the_default_thread_count_never_exceeds_the_bound(monkeypatch):
+    import faceit.assign as assign_module
+
+    monkeypatch.setattr(assign_module.os, "sched_getaffinity", lambda pid: set(range(5000)), raising=False)
+    rows, cols = linear_sum_assignment_batch(np.eye(3)[None].repeat(2, axis=0))
+    assert rows.shape == (2, 3)

@@ -97,3 +97,16 @@ def test_cli_permtest_on_a_scheduler(cluster, data, tmp_path, capsys):
     assert cli.main(args + ["--scheduler", lc.scheduler_address]) == 0
     there = json.loads(capsys.readouterr().out)
     assert there["p_value"] == here["p_value"] and there["pair_p_values"] == here["pair_p_values"]
+
+
+def test_a_scheduler_address_that_is_no_address_is_a_config_error():
+    from faceit._dask import connect
+
+    with pytest.raises(ConfigError, match="cannot connect"):
+        connect("foo://nowhere:1")
+
+
+def test_distributed_results_name_the_workers_backend(cluster, data):
+    _, client = cluster
+    result = permutation_test(*data, n_permutations=10, progress=False, backend="numpy", client=client)
+    assert result.backend == "numpy"

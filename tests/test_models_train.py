@@ -228,20 +228,25 @@ def test_graphed_step_refuses_a_model_off_the_gpu():
         GraphedTrainingStep(model, torch.optim.Adam(model.parameters()))
 
 
-def test_a_kill_between_log_and_checkpoint_loses_no_log_entry(faces, tmp_path, monkeypatch):
+@pytest.mark.parametrize("dies_in", ["_write_log", "save_checkpoint"])
+def test_a_kill_while_checkpointing_loses_no_log_entry(faces, tmp_path, monkeypatch, dies_in):
+    """Killed in either write of the step-20 checkpoint: the rerun logs what an unbroken run does.
+    (With the checkpoint written before the log, a kill in the log write lost steps 15 and 20.)"""
     kwargs = dict(batch_size=8, seed=1, checkpoint_every=10, log_every=5, progress=False)
     full = train(small_model(), faces, 30, checkpoint_dir=tmp_path / "full", **kwargs)
-    real_save = train_module.save_checkpoint
+    real = getattr(train_module, dies_in)
+    calls = {"n": 0}
 
-    def dies_before_the_second_checkpoint(directory, model, step, **kw):
-        if step == 20:
+    def dies_the_second_time(*args, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the step-20 checkpoint
             raise Killed
-        return real_save(directory, model, step, **kw)
+        return real(*args, **kw)
 
-    monkeypatch.setattr(train_module, "save_checkpoint", dies_before_the_second_checkpoint)
+    monkeypatch.setattr(train_module, dies_in, dies_the_second_time)
     with pytest.raises(Killed):
         train(small_model(), faces, 30, checkpoint_dir=tmp_path / "cut", **kwargs)
-    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
+    monkeypatch.setattr(train_module, dies_in, real)
     resumed = train(small_model(), faces, 30, checkpoint_dir=tmp_path / "cut", **kwargs)
     assert resumed.steps_run == 20
     assert resumed.log == full.log

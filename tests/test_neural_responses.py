@@ -167,3 +167,23 @@ def test_digit_string_ids_align_with_integer_ids_by_value(rng):
         Responses(resp.rates, stimulus_ids=["1", "01", "2", "3"]).align_to([1, 2])
     with pytest.raises(DataError, match="not in the responses"):  # non-digit strings stay strings
         resp.align_to(["s1", "s2"])
+
+
+def test_rows_for_pairs_by_id_when_both_sides_name_stimuli_else_by_position(rng):
+    from faceit.stimuli import Stimuli
+
+    rates = rng.normal(size=(3, 2))
+    named = Responses(rates, stimulus_ids=["b", "c", "a"])
+    unnamed = Responses(rates)  # a file without ids: row numbers stand in
+    assert named.has_stimulus_ids and not unnamed.has_stimulus_ids
+    images = np.zeros((3, 4, 4, 3), np.uint8)
+    with_names = Stimuli(images, ids=["a", "b", "c"])
+    without = Stimuli(images)
+    assert with_names.has_ids and not without.has_ids
+    np.testing.assert_array_equal(named.rows_for(with_names).rates, rates[[2, 0, 1]])
+    np.testing.assert_array_equal(unnamed.rows_for(with_names).rates, rates)
+    np.testing.assert_array_equal(named.rows_for(without).rates, rates)
+    np.testing.assert_array_equal(named.rows_for(["x", "y", "z"], named=False).rates, rates)
+    with pytest.raises(DataError, match="counts must agree"):
+        unnamed.rows_for(Stimuli(images[:2], ids=["a", "b"]))
+    assert not Responses.from_trials(rng.normal(size=(3, 2, 2))).subset(neuron_ids=[1]).has_stimulus_ids

@@ -287,3 +287,41 @@ def test_report_rebuilds_keep_the_notes_and_find_relative_sources(tiny_run, tmp_
     relative = config_from_dict({"stimuli": {"source": "data"}, "responses": {"source": "data/rates.npy"}})
     assert relative.responses.source == str(tmp_path / "data" / "rates.npy")
     assert relative.stimuli.source == str(tmp_path / "data")
+
+
+def test_units_with_ids_pair_by_position_with_responses_that_have_none(tmp_path, capsys):
+    """faceit encode saves the images' names; a .npy of rates names no stimulus: rows pair in order."""
+    from faceit.neural import simulate_population
+
+    factors = np.random.default_rng(0).uniform(-1, 1, (200, 4))
+    pop = simulate_population(factors, n_neurons=10, tuning="axis", n_trials=4, seed=0)
+    np.savez(tmp_path / "units.npz", units=factors, ids=np.array([f"face{i:03d}" for i in range(200)]))
+    np.save(tmp_path / "rates.npy", pop.rates)
+    assert cli.main(["permtest", "--units", str(tmp_path / "units.npz"), "--responses", str(tmp_path / "rates.npy"),
+                     "-n", "20"]) == 0
+    assert json.loads(capsys.readouterr().out)["observed"] > 0.5
+
+
+def test_a_new_run_of_a_folder_does_not_inherit_the_last_runs_notes(tiny_run, monkeypatch):
+    import faceit.report.build as build_module
+
+    seen = []
+    monkeypatch.setattr(build_module, "build_report", lambda *a, notes, **k: seen.append(notes) or tiny_run / "r.html")
+    (tiny_run / "tiny.toml").write_text(
+        "\n".join(f"[{section}]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in values.items())
+                  for section, values in TINY.items()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        run_pipeline(config_from_dict(json.loads(json.dumps(TINY))), tiny_run, notes=["from the demo"])
+        assert cli.main(["run", str(tiny_run / "tiny.toml"), "--out", str(tiny_run)]) == 0
+    assert "from the demo" in seen[0] and "from the demo" not in seen[1]
+
+
+def test_the_trained_models_folder_follows_only_what_sets_the_training_images(tmp_path):
+    from faceit.pipeline.stages import trained_models_folder
+    from faceit.pipeline.store import RunStore
+
+    store = RunStore(tmp_path)
+    base = trained_models_folder(config_from_dict({}), store)
+    for change in ({"stimuli": {"n_stimuli": 500}}, {"stimuli": {"n_test": 30}}, {"analysis": {"cv": 3}}):
+        assert trained_models_folder(config_from_dict(change), store) == base

@@ -129,9 +129,10 @@ def reconstruct(model, stimuli_train, rates_train, stimuli_test, rates_test, mat
 
 
 def _aligned(rates, stimuli, name: str):
-    """Responses reordered to the rows of a Stimuli by stimulus id; anything else as it is (rows in order)."""
-    if hasattr(rates, "align_to") and hasattr(stimuli, "ids"):
-        return _by_id(lambda: rates.align_to(stimuli), name)
+    """Responses paired with the rows of a Stimuli (Responses.rows_for: by stimulus id where both
+    name their stimuli); arrays as they are (rows in order)."""
+    if hasattr(rates, "rows_for") and hasattr(stimuli, "ids"):
+        return _by_id(lambda: rates.rows_for(stimuli, name), name)
     return rates
 
 

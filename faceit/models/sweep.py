@@ -106,6 +106,8 @@ def sweep(images, out_dir, betas=(1.0, 2.0, 4.0, 8.0, 16.0), seeds=(0, 1, 2), st
     images_to_tensor(images, probe)
 
     out = Path(out_dir)
+    if client is not None:  # the workers' working directories are not this one
+        out = out.expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(b, s) for b in betas for s in seeds]
     settings = dict(family=family, steps=steps, model_kwargs=model_kwargs, train_kwargs=train_kwargs)
@@ -138,7 +140,7 @@ def _train_remotely(client, images, out: Path, jobs, settings):
     from .._dask import check_client, in_order
 
     check_client(client)
-    shared = client.scatter(images, broadcast=True)
+    shared = client.scatter(images, broadcast=True, hash=False)  # keys of its own: released with this run
     futures = [client.submit(_train_one, shared, out, beta, seed, progress=False, pure=False, **settings)
                for beta, seed in jobs]
     return in_order(client, futures)

@@ -50,6 +50,10 @@ class Responses:
             if self.trials.shape[:2] != self.rates.shape:
                 raise DataError(f"trials has shape {self.trials.shape} but rates has shape {self.rates.shape}; "
                                 "expected trials [stimuli, neurons, trials] matching rates [stimuli, neurons]")
+        if not isinstance(self.metadata, dict):
+            raise DataError(f"metadata must be a dict, got {type(self.metadata).__name__}")
+        if self.stimulus_ids is None:  # row numbers stand in: remember that they name no stimulus
+            self.metadata = {**self.metadata, "stimulus_ids_are_row_numbers": True}
         self.stimulus_ids = as_ids(self.stimulus_ids, n_stim, "stimulus_ids")
         self.neuron_ids = as_ids(self.neuron_ids, n_neurons, "neuron_ids")
         if self.tuning is not None:
@@ -57,8 +61,6 @@ class Responses:
                 raise DataError(f"tuning must be a faceit.neural.Tuning or None, got {type(self.tuning).__name__}")
             if self.tuning.n_neurons != n_neurons:
                 raise DataError(f"tuning describes {self.tuning.n_neurons} neurons but rates has {n_neurons}")
-        if not isinstance(self.metadata, dict):
-            raise DataError(f"metadata must be a dict, got {type(self.metadata).__name__}")
 
     # ----------------------------------------------------------------------------- construction
     @classmethod
@@ -118,6 +120,27 @@ class Responses:
         rows = slice(None) if stimulus_ids is None else index_of(self.stimulus_ids, stimulus_ids, "stimulus")
         cols = slice(None) if neuron_ids is None else index_of(self.neuron_ids, neuron_ids, "neuron")
         return self._take(rows, cols)
+
+    @property
+    def has_stimulus_ids(self) -> bool:
+        """False when the stimulus ids are only row numbers (a file or array that named no stimuli)."""
+        return not self.metadata.get("stimulus_ids_are_row_numbers", False)
+
+    def rows_for(self, stimuli, name: str = "responses", *, named: bool = True) -> "Responses":
+        """The responses to ``stimuli`` (a Stimuli, or a list of ids), row for row.
+
+        By stimulus id (:meth:`align_to`) when both sides name their stimuli; when either side's
+        ids are only row numbers (a recording saved without ids, images without names: a Stimuli
+        knows, a list of ids says so with ``named=False``), by position, and then the numbers of
+        rows must agree. The one rule every faceit entry point uses to pair responses with stimuli.
+        """
+        ids = getattr(stimuli, "ids", stimuli)
+        if self.has_stimulus_ids and getattr(stimuli, "has_ids", named):
+            return self.align_to(ids)
+        if len(ids) != self.n_stimuli:
+            raise DataError(f"{name}: {self.n_stimuli} stimuli without ids of their own, but {len(ids)} "
+                            "stimuli to pair them with; rows are paired by position, so the counts must agree")
+        return self
 
     def align_to(self, stimuli) -> "Responses":
         """Reorder (and subset) rows to match ``stimuli``: a list of stimulus ids, or anything with ``.ids``.

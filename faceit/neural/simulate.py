@@ -43,12 +43,12 @@ def draw_tuning(kind: str, n_neurons: int, n_factors: int, seed=0, window_s: flo
     n_factors = check_positive_int(n_factors, "number of factors")
     if kind == "sparse" and n_factors < 2:
         raise ConfigError(f"tuning='sparse' mixes 2-3 factors but factors has {n_factors} column(s)")
-    rng = np.random.default_rng(seed)
+    seeds = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    rng = np.random.default_rng(seeds)
     axes = np.zeros((n_neurons, n_factors))
     if kind == "axis":
         # the left-over neurons' factors come from a child stream: the draws below stay the same
-        spare = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0]).choice(
-            n_factors, n_neurons % n_factors, replace=False)
+        spare = np.random.default_rng(seeds.spawn(1)[0]).choice(n_factors, n_neurons % n_factors, replace=False)
         dealt = np.concatenate([np.tile(np.arange(n_factors), n_neurons // n_factors), np.sort(spare)])
         factor_of = rng.permutation(dealt)
         axes[np.arange(n_neurons), factor_of] = rng.choice([-1.0, 1.0], size=n_neurons)

@@ -99,7 +99,8 @@ class RunConfig:
         for section, values in data.items():
             if values.get("source") not in (None, "synthetic", "simulated"):
                 values["source_identity"] = _file_identity(Path(values["source"]))
-        data["extra"] = extra
+        if extra is not None:
+            data["extra"] = extra
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -102,7 +102,7 @@ def make_responses(config: RunConfig, store: RunStore, stimuli: StimulusSets) ->
             out[kind] = responses
     else:
         responses = load_responses(r.source)
-        out[Path(r.source).stem] = responses.align_to(stimuli.experiment)
+        out[Path(r.source).stem] = responses.rows_for(stimuli.experiment, "responses.source")
     if not out:
         raise ConfigError("responses.populations: no population to analyse")
     for name, resp in out.items():
@@ -152,11 +152,15 @@ def train_autoencoders(config: RunConfig, images, root) -> list[Path]:
 
 
 def trained_models_folder(config: RunConfig, store: RunStore) -> Path:
-    """Where a run trains its autoencoders: one folder per training set-up (the stimuli and the models'
-    latent size and steps), so that a model trained on other images or for other steps is never reused.
-    Within it, each (β, seed) has its own folder and a rerun resumes or skips it."""
-    m = config.models
-    return store.root / "models" / f"trained-{config.fingerprint('stimuli', extra=[m.latent_dim, m.steps])}"
+    """Where a run trains its autoencoders: one folder per training set-up (the training images and the
+    models' latent size and steps), so that a model trained on other images or for other steps is never
+    reused. Within it, each (β, seed) has its own folder and a rerun resumes or skips it."""
+    s, m = config.stimuli, config.models
+    if s.source == "synthetic":  # the training images are drawn apart from the experiment's stimuli
+        key = config.fingerprint(extra=["synthetic", s.world, s.size, s.n_train_images, s.seed, m.latent_dim, m.steps])
+    else:  # the experiment's own stimuli minus the held-out ones: the whole section decides
+        key = config.fingerprint("stimuli", extra=[m.latent_dim, m.steps])
+    return store.root / "models" / f"trained-{key}"
 
 
 def _autoencoder_folders(config: RunConfig, store: RunStore, stimuli: StimulusSets) -> list[tuple[str, Path]]:

@@ -166,22 +166,26 @@ def _score_chunk(null, seed: int, n: int, start: int, stop: int) -> dict:
     return null(perms, shuffles.inverse(perms))
 
 
-def _remote_chunks(client, statistic, data, backend, dtype, options, seed, ranges):
-    """The chunks' values, in order, scored on the workers of a dask.distributed ``client``."""
+def _remote_chunks(client, statistic, data, backend, dtype, options, seed, ranges, backends_used: set):
+    """The chunks' values, in order, scored on the workers of a dask.distributed ``client``; the
+    backend each worker resolved ``backend`` to is added to ``backends_used``."""
     from .._dask import check_client, in_order
 
     check_client(client)
-    units, rates = client.scatter([data.units, data.rates], broadcast=True)
+    units, rates = client.scatter([data.units, data.rates], broadcast=True, hash=False)  # keys of its own
     futures = [client.submit(_score_chunk_on_worker, statistic, units, rates, backend, dtype, options, seed,
                              start, stop, pure=False) for start, stop in ranges]
-    return in_order(client, futures)
+    for name, values in in_order(client, futures):
+        backends_used.add(name)
+        yield values
 
 
-def _score_chunk_on_worker(statistic, units, rates, backend, dtype, options, seed, start, stop) -> dict:
-    """One chunk on a dask worker: the null rebuilt from the z-scored data, then scored."""
+def _score_chunk_on_worker(statistic, units, rates, backend, dtype, options, seed, start, stop) -> tuple:
+    """One chunk on a dask worker: (the backend used, the values), the null rebuilt from the z-scored data."""
     data = Paired(units, rates, np.arange(units.shape[1]), np.arange(rates.shape[1]))
-    null = _make_null(statistic, data, get_backend(backend), DTYPES[dtype], options)
-    return _score_chunk(null, seed, units.shape[0], start, stop)
+    engine = get_backend(backend)
+    null = _make_null(statistic, data, engine, DTYPES[dtype], options)
+    return engine.NAME, _score_chunk(null, seed, units.shape[0], start, stop)
 
 
 def permutation_test(units, rates, statistic: str = "matched_r", n_permutations: int = 10_000, seed: int = 0,
@@ -199,8 +203,9 @@ def permutation_test(units, rates, statistic: str = "matched_r", n_permutations:
     dtype: "float64", or "float32" for about twice the speed with |r| errors near 1e-6 in the null.
     checkpoint: a .npz path; finished chunks are saved there atomically and a rerun resumes.
     client: a dask.distributed Client: the chunks run on its workers (the data are sent once, each
-    worker scores its chunks with ``backend`` resolved there) and come back in order, checkpointed
-    as they arrive; the result is the same as without.
+    worker scores its chunks with ``backend`` resolved there, and ``backend`` of the result names
+    what they used) and come back in order, checkpointed as they arrive; the null is the one a
+    single process computes with that backend.
     """
     check_choice(statistic, "statistic", STATISTICS)
     check_choice(dtype, "dtype", tuple(DTYPES))
@@ -225,10 +230,11 @@ def permutation_test(units, rates, statistic: str = "matched_r", n_permutations:
                 arrays[key][:done] = saved[key]
 
     ranges = [(start, min(start + step, n_permutations)) for start in range(done, n_permutations, step)]
+    backends_used: set = set()
     if client is None:
         chunks = (_score_chunk(null, seed, n, start, stop) for start, stop in ranges)
     else:
-        chunks = _remote_chunks(client, statistic, data, backend, dtype, options, seed, ranges)
+        chunks = _remote_chunks(client, statistic, data, backend, dtype, options, seed, ranges, backends_used)
     with tqdm(total=n_permutations, initial=done, unit="perm", desc=f"permutation test ({statistic})",
               disable=not progress) as bar:
         for (start, stop), values in zip(ranges, chunks):
@@ -241,7 +247,8 @@ def permutation_test(units, rates, statistic: str = "matched_r", n_permutations:
 
     result = dict(observed=null.observed, null=arrays["null"], p_value=p_value(null.observed, arrays["null"]),
                   pair_p_values=None, statistic=statistic, n_permutations=n_permutations,
-                  backend=engine.NAME, seed=seed)
+                  backend=engine.NAME if client is None else "+".join(sorted(backends_used)) or engine.NAME,
+                  seed=seed)
     if statistic == "matched_r":
         unit_pos, neuron_pos, r = null.observed_pairs
         result.update(pair_p_values=max_statistic_p_values(np.abs(r), arrays["null_max"]),

@@ -47,8 +47,9 @@ class Stimuli:
             raise DataError(f"Stimuli.images: no pixels (shape {images.shape})")
         self.images = images
 
-        if self.ids is None:
+        if self.ids is None:  # row numbers stand in: remember that they name no image
             self.ids = np.array([f"{i:06d}" for i in range(n)])
+            self.meta = {**self.meta, "ids_are_row_numbers": True}
         ids = np.asarray(self.ids)
         if ids.ndim != 1 or ids.shape[0] != n:
             raise DataError(f"Stimuli.ids: expected {n} ids (one per image), got shape {ids.shape}")
@@ -106,6 +107,11 @@ class Stimuli:
         if self.factors is None or name not in self.factor_names:
             raise DataError(f"Stimuli has no factor {name!r}; factors are {self.factor_names}")
         return self.factors[:, self.factor_names.index(name)]
+
+    @property
+    def has_ids(self) -> bool:
+        """False when the ids are only row numbers (images given without names)."""
+        return not self.meta.get("ids_are_row_numbers", False)
 
     def save(self, path) -> Path:
         """Write an .npz archive (atomically) that :func:`faceit.stimuli.load_images` reads back:
