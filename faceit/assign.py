@@ -48,7 +48,8 @@ def _raise_for_status(status: np.ndarray, name: str, maximize: bool) -> None:
     where = f"{name}[{b}]" if status.ndim and status.size > 1 else name
     if status[b] == _assign.STATUS_OUT_OF_RANGE:
         raise DataError(f"{where}: has finite entries beyond +-1e300, where differences of costs overflow; "
-                        "rescale the costs")
+                        f"rescale the costs, and mark forbidden pairs with {'-inf' if maximize else '+inf'}, "
+                        "not with a huge number")
     if status[b] == _assign.STATUS_INVALID_ENTRY:
         forbidden = "+inf" if maximize else "-inf"
         raise DataError(f"{where}: contains NaN or {forbidden}; only finite values and "

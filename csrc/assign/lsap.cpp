@@ -16,31 +16,47 @@ constexpr double kMaxMagnitude = 1e300;
 
 enum class Entries { finite, with_forbidden, invalid, out_of_range };
 
-// One pass over the matrix: NaN or -inf anywhere makes it invalid; +inf entries are
-// forbidden pairs; a finite entry beyond +-kMaxMagnitude is out of range (differences of such
-// costs overflow to infinity and the solver could no longer tell them from forbidden pairs).
-// Compares the raw values (the sign only swaps which infinity is which) in a branch-free inner
-// loop, so that contiguous rows vectorise.
+// Calls scan(row, stride) for each row, with a compile-time unit stride where the rows are
+// contiguous, so that the inner loops vectorise.
+template <typename T, typename Scan>
+void for_each_row(const CostView<T>& c, Scan&& scan) {
+  for (int64_t i = 0; i < c.n_rows; ++i) {
+    const T* row = c.data + i * c.row_stride;
+    if (c.col_stride == 1) scan(row, std::integral_constant<int64_t, 1>{});
+    else scan(row, c.col_stride);
+  }
+}
+
+// NaN or -inf anywhere makes the matrix invalid; +inf entries are forbidden pairs; a finite entry
+// beyond +-kMaxMagnitude is out of range (differences of such costs overflow to infinity, and the
+// solver could no longer tell them from forbidden pairs). The sign only swaps which infinity is
+// which. A first, branch-free pass finds NaN and the largest |x|; only a matrix with an entry past
+// the bound (an infinity, or a huge float64) needs the second pass that tells them apart.
 template <typename T>
 Entries classify_entries(const CostView<T>& c) {
+  bool nan = false;
+  T largest = 0;
+  for_each_row(c, [&](const T* row, auto stride) {
+    for (int64_t j = 0; j < c.n_cols; ++j) {
+      const T x = row[j * stride];
+      nan |= (x != x);
+      largest = std::max(largest, std::abs(x));
+    }
+  });
+  if (nan) return Entries::invalid;
+  if (static_cast<double>(largest) <= kMaxMagnitude) return Entries::finite;
+
   const T inf = std::numeric_limits<T>::infinity();
   const T bad_inf = c.sign > 0 ? -inf : inf;
-  // float32 costs cannot exceed the bound (3.4e38), so only float64 pays for the check
-  const T limit = static_cast<T>(std::min<double>(kMaxMagnitude, std::numeric_limits<T>::max()));
   bool invalid = false, forbidden = false, huge = false;
-  for (int64_t i = 0; i < c.n_rows && !invalid; ++i) {
-    const T* row = c.data + i * c.row_stride;
-    auto scan = [&](auto stride) {
-      for (int64_t j = 0; j < c.n_cols; ++j) {
-        const T x = row[j * stride];
-        invalid |= (x != x) | (x == bad_inf);
-        forbidden |= (x == -bad_inf);
-        huge |= ((x > limit) & (x != inf)) | ((x < -limit) & (x != -inf));
-      }
-    };
-    if (c.col_stride == 1) scan(std::integral_constant<int64_t, 1>{});
-    else scan(c.col_stride);
-  }
+  for_each_row(c, [&](const T* row, auto stride) {
+    for (int64_t j = 0; j < c.n_cols; ++j) {
+      const T x = row[j * stride];
+      invalid |= (x == bad_inf);
+      forbidden |= (x == -bad_inf);
+      huge |= (x != inf) & (x != -inf) & (static_cast<double>(std::abs(x)) > kMaxMagnitude);
+    }
+  });
   if (invalid) return Entries::invalid;
   if (huge) return Entries::out_of_range;
   return forbidden ? Entries::with_forbidden : Entries::finite;
