@@ -247,3 +247,16 @@ def test_the_default_thread_count_never_exceeds_the_bound(monkeypatch):
     monkeypatch.setattr(assign_module.os, "sched_getaffinity", lambda pid: set(range(5000)), raising=False)
     rows, cols = linear_sum_assignment_batch(np.eye(3)[None].repeat(2, axis=0))
     assert rows.shape == (2, 3)
+
+
+def test_the_second_entry_pass_tells_infinities_from_huge_costs():
+    """Past 1e300 the check looks again: +inf is a forbidden pair, -inf invalid, a huge finite cost out of range."""
+    forbidden = np.array([[np.inf, 1.0], [2.0, 3.0]])
+    np.testing.assert_array_equal(linear_sum_assignment(forbidden)[1], [1, 0])
+    with pytest.raises(DataError, match="beyond"):
+        linear_sum_assignment(np.array([[np.inf, 1.0], [2e301, 3.0]]))
+    with pytest.raises(DataError, match="-inf"):
+        linear_sum_assignment(np.array([[np.inf, 1.0], [-np.inf, 3.0]]))
+    with pytest.raises(DataError, match="NaN"):
+        linear_sum_assignment(np.array([[np.nan, 1.0], [2.0, 3.0]]))
+    np.testing.assert_array_equal(linear_sum_assignment(forbidden.astype(np.float32))[1], [1, 0])
