@@ -282,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "system every worker sees")
 
     p = add("encode", cmd_encode, "Encode images with a trained model or saved baseline into units.npz "
-            "(posterior means, KL per unit, informative mask, stimulus ids).")
+            "(posterior means, KL per unit, informative mask, and the images' ids where they have names).")
     p.add_argument("--model", required=True, help="a training folder or a saved baseline (.safetensors)")
     p.add_argument("--images", required=True, help=IMAGES_HELP)
     p.add_argument("--out", required=True, help="output .npz")
@@ -309,7 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("reconstruct", cmd_reconstruct, "Reconstruct held-out faces from one matched neuron per unit (Fig 7).")
     p.add_argument("--model", required=True, help="a training folder or a saved baseline (.safetensors)")
     p.add_argument("--images", required=True, help=IMAGES_HELP)
-    p.add_argument("--responses", required=True, help="responses whose stimulus ids match the images' ids")
+    p.add_argument("--responses", required=True,
+                   help="responses: paired with the images by id where both name them, else by row")
     p.add_argument("--n-test", type=int, default=62, help="held-out stimuli")
     p.add_argument("--seed", type=int, default=0, help="seed of the held-out split")
     p.add_argument("--out", default=".", help="folder for reconstruction.png")

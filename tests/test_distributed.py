@@ -106,7 +106,19 @@ def test_a_scheduler_address_that_is_no_address_is_a_config_error():
         connect("foo://nowhere:1")
 
 
-def test_distributed_results_name_the_workers_backend(cluster, data):
+def test_distributed_results_name_the_workers_backend(cluster, data, monkeypatch):
+    """The backend reported is what the workers used (this in-process cluster runs the patched function)."""
     _, client = cluster
+    real = permutation_module._score_chunk_on_worker
+    monkeypatch.setattr(permutation_module, "_score_chunk_on_worker",
+                        lambda *args: ("workers-backend", real(*args)[1]))
     result = permutation_test(*data, n_permutations=10, progress=False, backend="numpy", client=client)
-    assert result.backend == "numpy"
+    assert result.backend == "workers-backend"
+
+
+def test_a_repeated_seed_is_one_model(cluster, tmp_path):
+    _, client = cluster
+    faces = synthetic_faces(24, seed=1, size=32)
+    entries = sweep(faces, tmp_path, betas=[4.0, 4.0], seeds=[0, 0], steps=2, model_kwargs={"latent_dim": 3},
+                    train_kwargs={"batch_size": 4}, progress=False, client=client)
+    assert [(e.beta, e.seed, e.status) for e in entries] == [(4.0, 0, "trained")]

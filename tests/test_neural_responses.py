@@ -1,5 +1,6 @@
 """The Responses container: validation, trial averaging, selection, z-scoring, saving."""
 
+import dataclasses
 import json
 from collections import defaultdict
 
@@ -181,9 +182,37 @@ def test_rows_for_pairs_by_id_when_both_sides_name_stimuli_else_by_position(rng)
     without = Stimuli(images)
     assert with_names.has_ids and not without.has_ids
     np.testing.assert_array_equal(named.rows_for(with_names).rates, rates[[2, 0, 1]])
-    np.testing.assert_array_equal(unnamed.rows_for(with_names).rates, rates)
-    np.testing.assert_array_equal(named.rows_for(without).rates, rates)
-    np.testing.assert_array_equal(named.rows_for(["x", "y", "z"], named=False).rates, rates)
-    with pytest.raises(DataError, match="counts must agree"):
+    # one side named, the other numbered: by position, under the stimuli's ids
+    paired = unnamed.rows_for(with_names)
+    np.testing.assert_array_equal(paired.rates, rates)
+    assert paired.stimulus_ids.tolist() == ["a", "b", "c"] and paired.has_stimulus_ids
+    np.testing.assert_array_equal(paired.subset(stimulus_ids=["c"]).rates, rates[[2]])
+    by_row = named.rows_for(without)
+    np.testing.assert_array_equal(by_row.rates, rates)
+    assert not by_row.has_stimulus_ids
+    np.testing.assert_array_equal(named.rows_for([0, 1, 2], named=False).rates, rates)
+    with pytest.raises(DataError, match="3 responses for 2 stimuli"):
         unnamed.rows_for(Stimuli(images[:2], ids=["a", "b"]))
-    assert not Responses.from_trials(rng.normal(size=(3, 2, 2))).subset(neuron_ids=[1]).has_stimulus_ids
+    with pytest.raises(DataError, match="reselected or reordered"):
+        unnamed.subset(stimulus_ids=[2, 0, 1]).rows_for(with_names)
+
+
+def test_row_numbers_stay_row_numbers_through_subsets_and_files(rng, tmp_path):
+    """Both sides numbered by row (unnamed images, a population simulated on them) pair by value, subsets too."""
+    from faceit.stimuli import Stimuli, load_images
+
+    images = rng.integers(0, 255, (6, 16, 16, 3)).astype(np.uint8)
+    stimuli = Stimuli(images, factors=rng.uniform(-1, 1, (6, 2)))
+    population = simulate_population(stimuli, n_neurons=3, n_trials=2, seed=0)
+    assert not population.has_stimulus_ids
+    part = stimuli.subset([4, 1, 3])
+    assert not part.has_ids
+    np.testing.assert_array_equal(population.rows_for(part).rates, population.rates[[4, 1, 3]])
+    np.testing.assert_array_equal(population.zscore().rows_for(part).rates, population.zscore().rates[[4, 1, 3]])
+    part.save(tmp_path / "part.npz")
+    population.subset(stimulus_ids=[4, 1, 3]).save(tmp_path / "pop.npz")
+    back, pop_back = load_images(tmp_path / "part.npz", size=16), load_responses(tmp_path / "pop.npz")
+    assert not back.has_ids and not pop_back.has_stimulus_ids
+    np.testing.assert_array_equal(pop_back.rows_for(back).rates, population.rates[[4, 1, 3]])
+    named = dataclasses.replace(Responses(population.rates), stimulus_ids=[f"s{i}" for i in range(6)])
+    assert named.has_stimulus_ids

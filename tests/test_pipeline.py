@@ -325,3 +325,30 @@ def test_the_trained_models_folder_follows_only_what_sets_the_training_images(tm
     base = trained_models_folder(config_from_dict({}), store)
     for change in ({"stimuli": {"n_stimuli": 500}}, {"stimuli": {"n_test": 30}}, {"analysis": {"cv": 3}}):
         assert trained_models_folder(config_from_dict(change), store) == base
+
+
+def test_run_on_named_images_and_a_recording_without_ids(tmp_path):
+    """A .npy of rates names no stimulus: its rows pair with the images in order, through every stage."""
+    from PIL import Image
+
+    from faceit.neural import simulate_population
+    from faceit.stimuli import synthetic_faces
+
+    faces = synthetic_faces(80, seed=6, size=32)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i, image in enumerate(faces.images):
+        Image.fromarray(image).save(folder / f"face{i:03d}.png")
+    np.save(tmp_path / "rates.npy", simulate_population(faces.factors, n_neurons=12, tuning="axis", seed=6).rates)
+    config = config_from_dict({
+        "stimuli": {"source": str(folder), "n_test": 10},
+        "responses": {"source": str(tmp_path / "rates.npy")},
+        "models": {"betas": [4.0], "seeds": [0], "steps": 2, "latent_dim": 3, "ae": False, "baselines": ["pca"],
+                   "baseline_units": 3},
+        "analysis": {"n_permutations": 10, "subset_repeats": 2, "mixed_repeats": 2, "n_rotations": 2, "cv": 3}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        run_pipeline(config, tmp_path / "run", report=False)
+    with open(tmp_path / "run" / "results" / "summary.csv") as fh:
+        pca = next(r for r in csv.DictReader(fh) if r["model"] == "pca")
+    assert float(pca["matched_r"]) > 0.5 and pca["recon_cosine_distance"] != ""

@@ -80,3 +80,8 @@ def test_any_integer_type_is_0_255_and_floats_must_be_0_1(tmp_path):
         save_image_grid(grid.astype(np.float32), tmp_path / "f.png")  # 0-255 floats would saturate
     with pytest.raises(DataError, match="integer pixels must be 0-255"):
         save_image_grid(grid.astype(np.int64) * 2, tmp_path / "i.png")
+
+
+def test_labels_with_dollar_signs_print_as_themselves(tmp_path):
+    path = save_image_grid(_cells(2, 1), tmp_path / "d.png", row_labels=["neuron a$_$b", "$x$"], col_labels=["$"])
+    assert Image.open(path).size[0] > 0

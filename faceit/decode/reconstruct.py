@@ -82,8 +82,8 @@ def reconstruct(model, stimuli_train, rates_train, stimuli_test, rates_test, mat
     model: a fitted faceit model (BetaVAE / AE / VAE, or a baseline with ``transform``;
     PCA, ICA and AAM render through their inverse transform). stimuli_* : Stimuli or images
     [N, H, W, 3]; rates_* : [N, N_neurons] arrays over the same stimuli in the same order, or
-    Responses, which are lined up with Stimuli by stimulus id (and rates_test with rates_train
-    by neuron id).
+    Responses, paired with Stimuli by :meth:`~faceit.neural.Responses.rows_for` (by stimulus id
+    where both name their stimuli, else by row), and rates_test with rates_train by neuron id.
     The matching (default: match_units on the training stimuli) and the per-pair regressions
     see only the training stimuli; the held-out ones are only encoded (for the true units) and scored.
     """

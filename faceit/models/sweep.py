@@ -109,7 +109,7 @@ def sweep(images, out_dir, betas=(1.0, 2.0, 4.0, 8.0, 16.0), seeds=(0, 1, 2), st
     if client is not None:  # the workers' working directories are not this one
         out = out.expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(b, s) for b in betas for s in seeds]
+    jobs = list(dict.fromkeys((b, s) for b in betas for s in seeds))  # a repeated β or seed is one model
     settings = dict(family=family, steps=steps, model_kwargs=model_kwargs, train_kwargs=train_kwargs)
     if client is None:
         done = (_train_one(images, out, beta, seed, progress=progress, **settings) for beta, seed in jobs)

@@ -43,12 +43,16 @@ def draw_tuning(kind: str, n_neurons: int, n_factors: int, seed=0, window_s: flo
     n_factors = check_positive_int(n_factors, "number of factors")
     if kind == "sparse" and n_factors < 2:
         raise ConfigError(f"tuning='sparse' mixes 2-3 factors but factors has {n_factors} column(s)")
-    seeds = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    rng = np.random.default_rng(seeds)
+    if isinstance(seed, np.random.Generator):  # a caller's stream: the spare factors are drawn from it too
+        rng, spare_rng = seed, seed
+    else:
+        seeds = (seed if isinstance(seed, np.random.SeedSequence)
+                 else np.random.SeedSequence(check_positive_int(seed, "seed", minimum=0)))
+        # the left-over neurons' factors come from a child stream: the other draws stay the same
+        rng, spare_rng = np.random.default_rng(seeds), np.random.default_rng(seeds.spawn(1)[0])
     axes = np.zeros((n_neurons, n_factors))
     if kind == "axis":
-        # the left-over neurons' factors come from a child stream: the draws below stay the same
-        spare = np.random.default_rng(seeds.spawn(1)[0]).choice(n_factors, n_neurons % n_factors, replace=False)
+        spare = spare_rng.choice(n_factors, n_neurons % n_factors, replace=False)
         dealt = np.concatenate([np.tile(np.arange(n_factors), n_neurons // n_factors), np.sort(spare)])
         factor_of = rng.permutation(dealt)
         axes[np.arange(n_neurons), factor_of] = rng.choice([-1.0, 1.0], size=n_neurons)
@@ -90,7 +94,8 @@ def simulate_population(factors, n_neurons: int | None = None, tuning: str | Tun
     if hasattr(factors, "factors"):  # a faceit.stimuli.Stimuli: its factors, and its ids unless given
         if factors.factors is None:
             raise DataError("these stimuli have no known factors; simulate_population needs factors [S, F]")
-        stimulus_ids = factors.ids if stimulus_ids is None else stimulus_ids
+        if stimulus_ids is None and getattr(factors, "has_ids", True):  # unnamed images: none to pass on
+            stimulus_ids = factors.ids
         factors = factors.factors
     factors = as_matrix(factors, "factors")
     seed = check_positive_int(seed, "seed", minimum=0)

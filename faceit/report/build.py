@@ -161,7 +161,9 @@ def stimuli_section(view: RunView) -> Section:
         figures=[Figure(path, "Stimuli", f"The first {shown} of the {n} experimental stimuli. " + (
             f"The models were trained on {len(view.stimuli.train_images)} other images of the same world."
             if view.config.stimuli.source == "synthetic" else
-            f"The models were trained on the {len(view.stimuli.train_images)} stimuli that were not held out."))])
+            f"The models were trained on the {len(view.stimuli.train_images)} stimuli that were not held out."
+            if view.config.models.checkpoints == "train" else
+            f"The models were trained before this run (models.checkpoints = {view.config.models.checkpoints!r})."))])
 
 
 # --------------------------------------------------------------------------- Fig 3b-e

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_path
 from .._validation import as_real_array
 from ..errors import DataError
+from .images import save_png
 
 DPI = 100
 
@@ -45,17 +45,7 @@ def new_figure(width: float, height: float):
 
 def save_figure(fig, path) -> Path:
     """Write ``fig`` as PNG at ``path`` atomically; returns the path."""
-    import matplotlib
-    from matplotlib.text import Text
-
-    path = Path(path)
-    # Labels carry user strings (model folders, file stems): a "$" must print as itself, not start
-    # mathtext. No figure here uses mathtext, so it is off for every text, ticks made at draw time too.
-    with matplotlib.rc_context({"text.parse_math": False}), atomic_path(path, suffix=".png") as tmp:
-        for text in fig.findobj(Text):
-            text.set_parse_math(False)
-        fig.savefig(tmp, format="png", dpi=DPI)
-    return path
+    return save_png(fig, path, DPI)
 
 
 def _values(x, name: str) -> np.ndarray:

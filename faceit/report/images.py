@@ -97,7 +97,22 @@ def save_image_grid(images, path, row_labels=None, col_labels=None, *, n_cols: i
     if title is not None:
         fig.suptitle(title, fontsize=9, y=1 - 0.04 / fig_h, va="top")
 
+    return save_png(fig, path, dpi)
+
+
+def save_png(fig, path, dpi: int) -> Path:
+    """Write a matplotlib figure as PNG at ``path`` atomically, every text as plain text; returns the path.
+
+    Labels carry user strings (model folders, file stems, neuron ids): a "$" must print as itself,
+    not start mathtext. No faceit figure uses mathtext, so it is off for every text, and for the
+    ticks matplotlib makes while drawing too.
+    """
+    import matplotlib
+    from matplotlib.text import Text
+
     path = Path(path)
-    with atomic_path(path, suffix=".png") as tmp:
+    with matplotlib.rc_context({"text.parse_math": False}), atomic_path(path, suffix=".png") as tmp:
+        for text in fig.findobj(Text):
+            text.set_parse_math(False)
         fig.savefig(tmp, format="png", dpi=dpi)
     return path

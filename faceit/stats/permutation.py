@@ -211,7 +211,8 @@ def permutation_test(units, rates, statistic: str = "matched_r", n_permutations:
     check_choice(dtype, "dtype", tuple(DTYPES))
     n_permutations = check_positive_int(n_permutations, "n_permutations")
     seed = check_positive_int(seed, "seed", minimum=0)
-    engine = get_backend(backend)
+    # with a client the workers resolve ``backend``; here only the observed value is computed
+    engine = get_backend(backend if client is None else "numpy")
     data = paired(units, rates)
     null = _make_null(statistic, data, engine, DTYPES[dtype], options)
     n = data.n_stimuli
@@ -247,7 +248,7 @@ def permutation_test(units, rates, statistic: str = "matched_r", n_permutations:
 
     result = dict(observed=null.observed, null=arrays["null"], p_value=p_value(null.observed, arrays["null"]),
                   pair_p_values=None, statistic=statistic, n_permutations=n_permutations,
-                  backend=engine.NAME if client is None else "+".join(sorted(backends_used)) or engine.NAME,
+                  backend=engine.NAME if client is None else "+".join(sorted(backends_used)) or "none (resumed)",
                   seed=seed)
     if statistic == "matched_r":
         unit_pos, neuron_pos, r = null.observed_pairs

@@ -34,6 +34,9 @@ class Stimuli:
     landmarks: np.ndarray | None = None
     labels: dict[str, np.ndarray] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    #: True when the ids are row numbers of the images as first given (no ids were given), not
+    #: names; a subset keeps them, and so keeps the flag
+    ids_are_row_numbers: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         images = np.asarray(self.images)
@@ -47,9 +50,9 @@ class Stimuli:
             raise DataError(f"Stimuli.images: no pixels (shape {images.shape})")
         self.images = images
 
-        if self.ids is None:  # row numbers stand in: remember that they name no image
+        self.ids_are_row_numbers = self.ids is None
+        if self.ids is None:
             self.ids = np.array([f"{i:06d}" for i in range(n)])
-            self.meta = {**self.meta, "ids_are_row_numbers": True}
         ids = np.asarray(self.ids)
         if ids.ndim != 1 or ids.shape[0] != n:
             raise DataError(f"Stimuli.ids: expected {n} ids (one per image), got shape {ids.shape}")
@@ -111,7 +114,7 @@ class Stimuli:
     @property
     def has_ids(self) -> bool:
         """False when the ids are only row numbers (images given without names)."""
-        return not self.meta.get("ids_are_row_numbers", False)
+        return not self.ids_are_row_numbers
 
     def save(self, path) -> Path:
         """Write an .npz archive (atomically) that :func:`faceit.stimuli.load_images` reads back:
@@ -127,6 +130,7 @@ class Stimuli:
             arrays[f"label_{name}"] = values
         kept = {k: v for k, v in self.meta.items() if k != "source"}  # where it came from is the archive now
         arrays["meta_json"] = np.asarray(json.dumps(kept, default=str))
+        arrays["ids_are_row_numbers"] = np.asarray(self.ids_are_row_numbers)
         path = Path(path)
         if path.suffix != ".npz":
             raise ConfigError(f"Stimuli.save: path {str(path)!r} must end in .npz (load_images reads it by that name)")
@@ -146,7 +150,7 @@ class Stimuli:
                             f"of shape {index.shape}")
         if index.size and (index.min() < -len(self) or index.max() >= len(self)):
             raise DataError(f"subset: index out of range for {len(self)} stimuli")
-        return Stimuli(
+        out = Stimuli(
             images=self.images[index],
             ids=self.ids[index],
             factors=None if self.factors is None else self.factors[index],
@@ -155,3 +159,5 @@ class Stimuli:
             labels={k: v[index] for k, v in self.labels.items()},
             meta=dict(self.meta),
         )
+        out.ids_are_row_numbers = self.ids_are_row_numbers  # still the first images' numbers
+        return out

@@ -350,8 +350,11 @@ def _load_npz(file: Path, size: int, limit: int | None, progress) -> Stimuli:
             raise DataError(f"{file}: 'meta_json' is not JSON ({exc})") from None
         if not isinstance(meta, dict):
             raise DataError(f"{file}: 'meta_json' should hold a JSON object")
-    return Stimuli(images=np.ascontiguousarray(images), ids=ids, factors=factors, factor_names=factor_names,
-                   landmarks=landmarks, labels=labels, meta={**meta, "source": str(file)})
+    stimuli = Stimuli(images=np.ascontiguousarray(images), ids=ids, factors=factors, factor_names=factor_names,
+                      landmarks=landmarks, labels=labels, meta={**meta, "source": str(file)})
+    if ids is not None and "ids_are_row_numbers" in arrays:  # saved by Stimuli.save as row numbers
+        stimuli.ids_are_row_numbers = bool(arrays["ids_are_row_numbers"])
+    return stimuli
 
 
 def _npz_images(images: np.ndarray, file: Path) -> np.ndarray:
