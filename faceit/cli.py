@@ -79,10 +79,9 @@ def _responses(path: str, units):
     named = "ids" in units.meta
     ids = units.meta["ids"] if named else np.arange(units.units.shape[0])
     try:
-        return load_responses(path).rows_for(ids, "--responses", named=named)
+        return load_responses(path).rows_for(ids, f"--responses {path}", named=named)
     except DataError as exc:
-        raise DataError(f"--responses {path}: {exc}" + (" (the ids are those saved in --units)" if named else "")
-                        ) from None
+        raise DataError(f"{exc}" + (" (the ids are those saved in --units)" if named else "")) from None
 
 
 @contextlib.contextmanager
@@ -211,7 +210,7 @@ def cmd_reconstruct(args) -> None:
 
     model = load_baseline(args.model)
     stimuli = _images(args.images, model.image_shape_[0])
-    responses = load_responses(args.responses).rows_for(stimuli, "--responses")
+    responses = load_responses(args.responses).rows_for(stimuli, f"--responses {args.responses}")
     n = len(stimuli)
     if not 2 <= args.n_test < n - 2:
         raise DataError(f"--n-test {args.n_test}: must be between 2 and {n - 3} for {n} stimuli")

@@ -182,7 +182,7 @@ def test_rows_for_pairs_by_id_when_both_sides_name_stimuli_else_by_position(rng)
     without = Stimuli(images)
     assert with_names.has_ids and not without.has_ids
     np.testing.assert_array_equal(named.rows_for(with_names).rates, rates[[2, 0, 1]])
-    # one side named, the other numbered: by position, under the stimuli's ids
+    # one side only numbers its rows: by position, under the stimuli's ids
     paired = unnamed.rows_for(with_names)
     np.testing.assert_array_equal(paired.rates, rates)
     assert paired.stimulus_ids.tolist() == ["a", "b", "c"] and paired.has_stimulus_ids
@@ -193,26 +193,30 @@ def test_rows_for_pairs_by_id_when_both_sides_name_stimuli_else_by_position(rng)
     np.testing.assert_array_equal(named.rows_for([0, 1, 2], named=False).rates, rates)
     with pytest.raises(DataError, match="3 responses for 2 stimuli"):
         unnamed.rows_for(Stimuli(images[:2], ids=["a", "b"]))
-    with pytest.raises(DataError, match="reselected or reordered"):
-        unnamed.subset(stimulus_ids=[2, 0, 1]).rows_for(with_names)
+    with pytest.raises(DataError, match="3 responses for 2 stimuli"):  # both numbered: no rows dropped either
+        unnamed.rows_for(Stimuli(images[:2]))
 
 
-def test_row_numbers_stay_row_numbers_through_subsets_and_files(rng, tmp_path):
-    """Both sides numbered by row (unnamed images, a population simulated on them) pair by value, subsets too."""
+def test_row_numbers_from_two_sources_pair_by_position(rng, tmp_path):
+    """Row numbers of a subset and of responses made on it count differently: rows pair in order."""
     from faceit.stimuli import Stimuli, load_images
 
     images = rng.integers(0, 255, (6, 16, 16, 3)).astype(np.uint8)
     stimuli = Stimuli(images, factors=rng.uniform(-1, 1, (6, 2)))
-    population = simulate_population(stimuli, n_neurons=3, n_trials=2, seed=0)
-    assert not population.has_stimulus_ids
     part = stimuli.subset([4, 1, 3])
     assert not part.has_ids
-    np.testing.assert_array_equal(population.rows_for(part).rates, population.rates[[4, 1, 3]])
-    np.testing.assert_array_equal(population.zscore().rows_for(part).rates, population.zscore().rates[[4, 1, 3]])
+    on_part = simulate_population(part, n_neurons=3, n_trials=2, seed=0)  # numbered 0..2, in part's order
+    assert not on_part.has_stimulus_ids
+    np.testing.assert_array_equal(on_part.rows_for(part).rates, on_part.rates)
+    whole = simulate_population(stimuli, n_neurons=3, n_trials=2, seed=0)
+    np.testing.assert_array_equal(whole.subset(stimulus_ids=[4, 1, 3]).rows_for(part).rates, whole.rates[[4, 1, 3]])
+    np.testing.assert_array_equal(Responses(whole.rates[[4, 1, 3]]).rows_for(part).rates, whole.rates[[4, 1, 3]])
+    # the flag survives files, zscore and copies
     part.save(tmp_path / "part.npz")
-    population.subset(stimulus_ids=[4, 1, 3]).save(tmp_path / "pop.npz")
+    whole.subset(stimulus_ids=[4, 1, 3]).save(tmp_path / "pop.npz")
     back, pop_back = load_images(tmp_path / "part.npz", size=16), load_responses(tmp_path / "pop.npz")
-    assert not back.has_ids and not pop_back.has_stimulus_ids
-    np.testing.assert_array_equal(pop_back.rows_for(back).rates, population.rates[[4, 1, 3]])
-    named = dataclasses.replace(Responses(population.rates), stimulus_ids=[f"s{i}" for i in range(6)])
-    assert named.has_stimulus_ids
+    assert not back.has_ids and not pop_back.has_stimulus_ids and not pop_back.zscore().has_stimulus_ids
+    assert not dataclasses.replace(whole, metadata={"units": "Hz"}).has_stimulus_ids
+    assert not dataclasses.replace(stimuli, meta={}).has_ids
+    assert dataclasses.replace(whole, stimulus_ids=[f"s{i}" for i in range(6)], ids_are_row_numbers=None
+                               ).has_stimulus_ids

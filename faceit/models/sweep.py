@@ -109,7 +109,12 @@ def sweep(images, out_dir, betas=(1.0, 2.0, 4.0, 8.0, 16.0), seeds=(0, 1, 2), st
     if client is not None:  # the workers' working directories are not this one
         out = out.expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
-    jobs = list(dict.fromkeys((b, s) for b in betas for s in seeds))  # a repeated β or seed is one model
+    jobs, folders = [], set()  # one job per model folder: a repeated β or seed (or two βs, one name) is one model
+    for beta in betas:
+        for seed in seeds:
+            if model_folder(family, beta, seed) not in folders:
+                folders.add(model_folder(family, beta, seed))
+                jobs.append((beta, seed))
     settings = dict(family=family, steps=steps, model_kwargs=model_kwargs, train_kwargs=train_kwargs)
     if client is None:
         done = (_train_one(images, out, beta, seed, progress=progress, **settings) for beta, seed in jobs)

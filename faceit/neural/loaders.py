@@ -216,10 +216,9 @@ def _from_faceit_archive(fields: dict) -> Responses:
     import json
 
     tuning = Tuning.from_arrays(fields) if "tuning_axes" in fields else None
-    responses = Responses(fields["rates"], fields.get("trials"), fields["stimulus_ids"], fields["neuron_ids"], tuning,
-                          json.loads(str(fields["metadata_json"])))
-    responses.ids_are_row_numbers = bool(fields.get("stimulus_ids_are_row_numbers", False))  # saved as such
-    return responses
+    return Responses(fields["rates"], fields.get("trials"), fields["stimulus_ids"], fields["neuron_ids"], tuning,
+                     json.loads(str(fields["metadata_json"])),
+                     ids_are_row_numbers=bool(fields.get("stimulus_ids_are_row_numbers", False)))
 
 
 # --------------------------------------------------------------------------- MATLAB v5 (scipy) and CSV

@@ -41,9 +41,9 @@ class Responses:
     neuron_ids: np.ndarray | None = None
     tuning: Tuning | None = None
     metadata: dict = field(default_factory=dict)
-    #: True when the stimulus ids are row numbers of the stimuli as first given (no ids were given),
-    #: not names; a subset keeps them, and so keeps the flag
-    ids_are_row_numbers: bool = field(init=False, repr=False, compare=False)
+    #: True when the stimulus ids are row numbers, not names (None: True exactly when no
+    #: stimulus_ids were given); subsets, zscore, copies and files keep it
+    ids_are_row_numbers: bool | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         self.rates = as_matrix(self.rates, "rates")
@@ -55,7 +55,9 @@ class Responses:
                                 "expected trials [stimuli, neurons, trials] matching rates [stimuli, neurons]")
         if not isinstance(self.metadata, dict):
             raise DataError(f"metadata must be a dict, got {type(self.metadata).__name__}")
-        self.ids_are_row_numbers = self.stimulus_ids is None
+        if self.ids_are_row_numbers is None:
+            self.ids_are_row_numbers = self.stimulus_ids is None
+        self.ids_are_row_numbers = bool(self.ids_are_row_numbers)
         self.stimulus_ids = as_ids(self.stimulus_ids, n_stim, "stimulus_ids")
         self.neuron_ids = as_ids(self.neuron_ids, n_neurons, "neuron_ids")
         if self.tuning is not None:
@@ -131,32 +133,22 @@ class Responses:
     def rows_for(self, stimuli, name: str = "responses", *, named: bool = True) -> "Responses":
         """The responses to ``stimuli`` (a Stimuli, or a list of ids), row for row, under their ids.
 
-        When both sides name their stimuli, or both number them by row (arrays or files without
-        ids, and subsets of them), by id (:meth:`align_to`; "000005" and 5 are one id). When one
-        side names them and the other only numbers its rows (a recording saved without ids, with
-        named images), by position: the numbers of rows must agree and the row-numbered side must
-        be as first given. The rows then take the stimuli's ids, so that later selections by id
-        hold. A Stimuli knows whether it is named; a list of ids says so with ``named``. The one
-        rule faceit's entry points use to pair responses with stimuli.
+        By stimulus id (:meth:`align_to`; "000005" and 5 are one id) when both sides name their
+        stimuli. When either side only numbers its rows (responses read or made without stimulus
+        ids, images given without names: a Stimuli knows, a list of ids says so with ``named``),
+        row numbers from two sources cannot be trusted to agree, so rows pair by position: the
+        counts must agree, and the rows take the stimuli's ids, so that later selections by id
+        hold. The one rule faceit's entry points use to pair responses with stimuli.
         """
-        ids = np.asarray(getattr(stimuli, "ids", stimuli))
+        ids = as_ids(getattr(stimuli, "ids", stimuli), None, f"{name}: the stimuli's ids")
         stimuli_named = getattr(stimuli, "has_ids", named)
-        if self.has_stimulus_ids == stimuli_named:
+        if self.has_stimulus_ids and stimuli_named:
             return self.align_to(ids)
-        numbered = self.stimulus_ids if stimuli_named else ids
-        if len(ids) != self.n_stimuli:
-            raise DataError(f"{name}: one side names its stimuli and the other only numbers its rows, so they "
-                            f"pair by position, but there are {self.n_stimuli} responses for {len(ids)} stimuli")
-        try:
-            as_first_given = np.array_equal(np.asarray(numbered).astype(np.int64), np.arange(len(ids)))
-        except ValueError:  # ids said to be row numbers that are not numbers
-            as_first_given = False
-        if not as_first_given:
-            raise DataError(f"{name}: one side names its stimuli and the other only numbers its rows, and those "
-                            "rows were reselected or reordered; pair them by position yourself or give both ids")
-        out = Responses(self.rates, self.trials, ids, self.neuron_ids, self.tuning, dict(self.metadata))
-        out.ids_are_row_numbers = not stimuli_named
-        return out
+        if ids.size != self.n_stimuli:
+            raise DataError(f"{name}: {'these responses' if not self.has_stimulus_ids else 'the stimuli'} have no "
+                            f"ids of their own, so rows pair by position, but there are {self.n_stimuli} responses "
+                            f"for {ids.size} stimuli; select the same stimuli on both sides, or give both ids")
+        return replace(self, stimulus_ids=ids, ids_are_row_numbers=not stimuli_named)
 
     def align_to(self, stimuli) -> "Responses":
         """Reorder (and subset) rows to match ``stimuli``: a list of stimulus ids, or anything with ``.ids``.
@@ -175,10 +167,8 @@ class Responses:
         tuning = None
         if self.tuning is not None:
             tuning = self.tuning if isinstance(cols, slice) else self.tuning.subset(cols)
-        out = Responses(self.rates[rows][:, cols], trials, self.stimulus_ids[rows], self.neuron_ids[cols], tuning,
-                        dict(self.metadata))
-        out.ids_are_row_numbers = self.ids_are_row_numbers  # still the first rows' numbers
-        return out
+        return Responses(self.rates[rows][:, cols], trials, self.stimulus_ids[rows], self.neuron_ids[cols], tuning,
+                         dict(self.metadata), ids_are_row_numbers=self.ids_are_row_numbers)
 
     # ----------------------------------------------------------------------------- transforms
     def zscore(self) -> "Responses":
@@ -190,10 +180,8 @@ class Responses:
         mean, std = self.rates[:, kept].mean(axis=0), self.rates[:, kept].std(axis=0)
         trials = None if self.trials is None else (self.trials[:, kept] - mean[:, None]) / std[:, None]
         tuning = None if self.tuning is None else self.tuning.subset(kept)
-        out = replace(self, rates=z, trials=trials, neuron_ids=self.neuron_ids[kept], tuning=tuning,
-                      metadata={**self.metadata, "units": "z-score"})
-        out.ids_are_row_numbers = self.ids_are_row_numbers
-        return out
+        return replace(self, rates=z, trials=trials, neuron_ids=self.neuron_ids[kept], tuning=tuning,
+                       metadata={**self.metadata, "units": "z-score"})
 
     def noise_ceiling(self, n_splits: int = 100, seed: int = 0) -> np.ndarray:
         """Per-neuron split-half reliability float [N] (see :func:`faceit.neural.noise_ceiling`)."""

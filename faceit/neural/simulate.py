@@ -94,7 +94,7 @@ def simulate_population(factors, n_neurons: int | None = None, tuning: str | Tun
     if hasattr(factors, "factors"):  # a faceit.stimuli.Stimuli: its factors, and its ids unless given
         if factors.factors is None:
             raise DataError("these stimuli have no known factors; simulate_population needs factors [S, F]")
-        if stimulus_ids is None and getattr(factors, "has_ids", True):  # unnamed images: none to pass on
+        if stimulus_ids is None and getattr(factors, "has_ids", True):  # unnamed images: no names to pass on
             stimulus_ids = factors.ids
         factors = factors.factors
     factors = as_matrix(factors, "factors")

@@ -27,7 +27,7 @@ from ..compare.alignment import _check_alpha as check_alpha
 from ..compare.ridge import DEFAULT_ALPHAS
 from ..errors import CheckpointError, ConfigError
 from . import shuffles
-from .backends import get_backend
+from .backends import BACKENDS, get_backend
 from .nulls import AlignmentNull, ExplainedVarianceNull, MatchedRNull
 
 STATISTICS = ("matched_r", "alignment", "explained_variance")
@@ -212,6 +212,7 @@ def permutation_test(units, rates, statistic: str = "matched_r", n_permutations:
     n_permutations = check_positive_int(n_permutations, "n_permutations")
     seed = check_positive_int(seed, "seed", minimum=0)
     # with a client the workers resolve ``backend``; here only the observed value is computed
+    check_choice(backend, "backend", ("auto", *BACKENDS))
     engine = get_backend(backend if client is None else "numpy")
     data = paired(units, rates)
     null = _make_null(statistic, data, engine, DTYPES[dtype], options)

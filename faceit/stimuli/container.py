@@ -34,9 +34,9 @@ class Stimuli:
     landmarks: np.ndarray | None = None
     labels: dict[str, np.ndarray] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
-    #: True when the ids are row numbers of the images as first given (no ids were given), not
-    #: names; a subset keeps them, and so keeps the flag
-    ids_are_row_numbers: bool = field(init=False, repr=False, compare=False)
+    #: True when the ids are row numbers, not names (None: True exactly when no ids were given);
+    #: subsets, copies and files keep it
+    ids_are_row_numbers: bool | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         images = np.asarray(self.images)
@@ -50,7 +50,9 @@ class Stimuli:
             raise DataError(f"Stimuli.images: no pixels (shape {images.shape})")
         self.images = images
 
-        self.ids_are_row_numbers = self.ids is None
+        if self.ids_are_row_numbers is None:
+            self.ids_are_row_numbers = self.ids is None
+        self.ids_are_row_numbers = bool(self.ids_are_row_numbers)
         if self.ids is None:
             self.ids = np.array([f"{i:06d}" for i in range(n)])
         ids = np.asarray(self.ids)
@@ -150,7 +152,7 @@ class Stimuli:
                             f"of shape {index.shape}")
         if index.size and (index.min() < -len(self) or index.max() >= len(self)):
             raise DataError(f"subset: index out of range for {len(self)} stimuli")
-        out = Stimuli(
+        return Stimuli(
             images=self.images[index],
             ids=self.ids[index],
             factors=None if self.factors is None else self.factors[index],
@@ -158,6 +160,5 @@ class Stimuli:
             landmarks=None if self.landmarks is None else self.landmarks[index],
             labels={k: v[index] for k, v in self.labels.items()},
             meta=dict(self.meta),
+            ids_are_row_numbers=self.ids_are_row_numbers,
         )
-        out.ids_are_row_numbers = self.ids_are_row_numbers  # still the first images' numbers
-        return out

@@ -350,11 +350,9 @@ def _load_npz(file: Path, size: int, limit: int | None, progress) -> Stimuli:
             raise DataError(f"{file}: 'meta_json' is not JSON ({exc})") from None
         if not isinstance(meta, dict):
             raise DataError(f"{file}: 'meta_json' should hold a JSON object")
-    stimuli = Stimuli(images=np.ascontiguousarray(images), ids=ids, factors=factors, factor_names=factor_names,
-                      landmarks=landmarks, labels=labels, meta={**meta, "source": str(file)})
-    if ids is not None and "ids_are_row_numbers" in arrays:  # saved by Stimuli.save as row numbers
-        stimuli.ids_are_row_numbers = bool(arrays["ids_are_row_numbers"])
-    return stimuli
+    numbered = ids is None or bool(arrays.get("ids_are_row_numbers", False))  # Stimuli.save records it
+    return Stimuli(images=np.ascontiguousarray(images), ids=ids, factors=factors, factor_names=factor_names,
+                   landmarks=landmarks, labels=labels, meta={**meta, "source": str(file)}, ids_are_row_numbers=numbered)
 
 
 def _npz_images(images: np.ndarray, file: Path) -> np.ndarray:
