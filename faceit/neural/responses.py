@@ -31,6 +31,8 @@ class Responses:
     neuron_ids: [N] int or str, unique (default 0..N-1).
     tuning: the ground truth of a simulated population, else None.
     metadata: free-form dict (source file, window, units, ...), saved as JSON.
+    ids_are_row_numbers: whether the stimulus ids only number the rows (None: exactly when
+        ``stimulus_ids`` is None); :meth:`rows_for` then pairs the rows with stimuli by position.
 
     Validated on construction: rates finite, shapes consistent, ids unique.
     """

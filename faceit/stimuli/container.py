@@ -25,6 +25,8 @@ class Stimuli:
         (row i, column j) being (x=j, y=i).
     labels: per-image arrays [N] by name, e.g. ``"identity"`` or CelebA's ``"partition"``.
     meta: anything else (the world's name, its identity and view factors, the source path).
+    ids_are_row_numbers: whether the ids only number the images (None: exactly when ``ids`` is
+        None); :meth:`faceit.neural.Responses.rows_for` then pairs responses by position.
     """
 
     images: np.ndarray
