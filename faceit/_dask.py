@@ -11,28 +11,28 @@ from __future__ import annotations
 from .errors import BackendUnavailableError, ConfigError
 
 
-def check_client(client):
-    """``client`` if it is a dask.distributed Client; ConfigError otherwise (BackendUnavailableError
-    when dask.distributed is not installed)."""
+def _client_class(what: str):
+    """dask.distributed's Client class; BackendUnavailableError naming ``what`` when it is not installed."""
     try:
         from distributed import Client
     except ImportError:
-        raise BackendUnavailableError("client=: dask.distributed is not installed "
+        raise BackendUnavailableError(f"{what}: dask.distributed is not installed "
                                       "(pip install 'faceit-neuro[distributed]')") from None
-    if not isinstance(client, Client):
+    return Client
+
+
+def check_client(client):
+    """``client`` if it is a dask.distributed Client; ConfigError otherwise."""
+    if not isinstance(client, _client_class("client=")):
         raise ConfigError(f"client must be a dask.distributed.Client, got {type(client).__name__}")
     return client
 
 
 def connect(address: str):
     """A Client connected to the scheduler at ``address`` (e.g. tcp://host:8786); ConfigError if it cannot."""
+    client_class = _client_class("--scheduler")
     try:
-        from distributed import Client
-    except ImportError:
-        raise BackendUnavailableError("--scheduler: dask.distributed is not installed "
-                                      "(pip install 'faceit-neuro[distributed]')") from None
-    try:
-        return Client(address, timeout="20s")
+        return client_class(address, timeout="20s")
     except (OSError, TimeoutError, ValueError, TypeError) as exc:  # unreachable, or not an address
         raise ConfigError(f"--scheduler {address}: cannot connect ({exc})") from None
 
