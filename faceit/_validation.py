@@ -6,6 +6,8 @@ Every public function goes through these helpers so that a bad argument gets a
 
 from __future__ import annotations
 
+import math
+
 import warnings
 
 import numpy as np
@@ -82,6 +84,17 @@ def check_choice(value, name: str, choices) -> None:
     """Raise ConfigError unless ``value`` is one of ``choices``."""
     if value not in choices:
         raise ConfigError(f"{name}={value!r} is not one of {sorted(choices)}")
+
+
+def check_number(value, name: str, *, positive: bool = False) -> float:
+    """Return ``value`` as float, raising ConfigError unless it is a finite real number >= 0 (> 0 if
+    ``positive``); booleans and strings are refused."""
+    ok = (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+          and math.isfinite(value) and (value > 0 if positive else value >= 0))
+    if not ok:
+        raise ConfigError(f"{name} must be a {'positive' if positive else 'finite'} number"
+                          f"{'' if positive else ' >= 0'}, got {value!r}")
+    return float(value)
 
 
 def check_positive_int(value, name: str, minimum: int = 1) -> int:

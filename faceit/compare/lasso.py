@@ -19,8 +19,8 @@ import warnings
 import numba
 import numpy as np
 
-from .._validation import as_real_array, check_finite, check_positive_int
-from ..errors import ConfigError, DataError
+from .._validation import as_real_array, check_finite, check_number, check_positive_int
+from ..errors import DataError
 
 
 class ConvergenceWarning(UserWarning):
@@ -122,12 +122,10 @@ def lasso_gram(gram, xty, alpha: float, n_samples: int, *, yty=None, max_iter: i
     k = gram.shape[-1]
     if xty.ndim < 2 or xty.shape[-2] != k:
         raise DataError(f"xty: expected shape [..., {k}, T] to match gram [..., {k}, {k}], got {xty.shape}")
-    if not (isinstance(alpha, (int, float, np.floating, np.integer)) and math.isfinite(alpha) and alpha >= 0):
-        raise ConfigError(f"alpha must be a finite number >= 0, got {alpha!r}")
+    alpha = check_number(alpha, "alpha")
     n_samples = check_positive_int(n_samples, "n_samples")
     max_iter = check_positive_int(max_iter, "max_iter")
-    if not (isinstance(tol, (int, float, np.floating, np.integer)) and math.isfinite(tol) and tol >= 0):
-        raise ConfigError(f"tol must be a finite number >= 0, got {tol!r}")
+    tol = check_number(tol, "tol")
     try:
         batch_shape = np.broadcast_shapes(gram.shape[:-2], xty.shape[:-2])
     except ValueError:

@@ -20,7 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .._io import atomic_write_text
-from .._validation import as_real_array, check_positive_int
+from .._validation import as_real_array, check_number, check_positive_int
 from ..errors import BackendUnavailableError, CheckpointError, ConfigError, DataError, FaceitError
 from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 from .graph_step import GraphedTrainingStep
@@ -251,8 +251,7 @@ def train(model, images, steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_B
     batch_size = check_positive_int(batch_size, "batch_size")
     seed = check_positive_int(seed, "seed", minimum=0)
     log_every = check_positive_int(log_every, "log_every")
-    if not (isinstance(lr, (int, float)) and np.isfinite(lr) and lr > 0):
-        raise ConfigError(f"lr must be a positive number, got {lr!r}")
+    lr = check_number(lr, "lr", positive=True)
     if checkpoint_every is None:  # a tenth of the run, on a log step so no log entry straddles a resume
         checkpoint_every = -(-max(100, steps // 10) // log_every) * log_every
     checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")

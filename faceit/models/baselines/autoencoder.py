@@ -8,13 +8,12 @@ A thin adapter over :class:`faceit.models.BetaVAE` configurations and
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..._validation import check_choice, check_positive_int
+from ..._validation import check_choice, check_number, check_positive_int
 from ...errors import CheckpointError, ConfigError, DataError
 from ...representation import Representation
 from .base import Baseline
@@ -44,10 +43,7 @@ class Autoencoder(Baseline):
 
         self.steps = check_positive_int(DEFAULT_STEPS if steps is None else steps, "steps")
         self.batch_size = check_positive_int(DEFAULT_BATCH_SIZE if batch_size is None else batch_size, "batch_size")
-        lr = DEFAULT_LR if lr is None else lr
-        if not (isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr) and lr > 0):
-            raise ConfigError(f"lr must be a positive number, got {lr!r}")
-        self.lr = float(lr)
+        self.lr = check_number(DEFAULT_LR if lr is None else lr, "lr", positive=True)
         self.seed = check_positive_int(seed, "seed", minimum=0)
         self.device = device
         self.model_kwargs = dict(model_kwargs or {})

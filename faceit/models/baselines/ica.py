@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from ..._validation import check_positive_int
-from ...errors import ConfigError
+from ..._validation import check_number, check_positive_int
 from .pca import LinearPixelBaseline, fit_pca
 
 
@@ -29,9 +26,7 @@ class ICA(LinearPixelBaseline):
                  name: str | None = None):
         super().__init__(n_units=n_units, seed=seed, name=name)
         self.max_iter = check_positive_int(max_iter, "max_iter")
-        if not (isinstance(tol, (int, float)) and not isinstance(tol, bool) and math.isfinite(tol) and tol > 0):
-            raise ConfigError(f"tol must be a positive number, got {tol!r}")
-        self.tol = float(tol)
+        self.tol = check_number(tol, "tol", positive=True)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "max_iter": self.max_iter, "tol": self.tol}
